@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { BootforgeError, isBootforgeError } from '../errors/index.js';
+import { registerExplain } from './commands/explain.js';
+import { registerHardware } from './commands/hardware.js';
+import { registerValidate } from './commands/validate.js';
+import { processContext, type CliContext } from './context.js';
+import { formatErrors } from './report.js';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('bootforge')
+    .description('Build reproducible, bootable UEFI installer images from a declarative profile and Debian packages.')
+    .version(VERSION, '-V, --version')
+    .option('--debug', 'show stack traces and internal details on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) })
+    .exitOverride();
+  registerValidate(program, ctx);
+  registerExplain(program, ctx);
+  registerHardware(program, ctx);
+  for (const cmd of program.commands)
+    cmd
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
+  for (const cmd of program.commands.flatMap((c) => c.commands))
+    cmd
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
+  return program;
+}
+
+/** Runs the CLI and returns the exit status: 0 ok, 2 bad input, 1 failure. */
+export async function run(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  const program = buildProgram(ctx);
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are successful exits; every other parse problem is bad usage.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0;
+      if (e.code === 'commander.executeSubCommandAsync') return 0;
+      return 2;
+    }
+    if (isBootforgeError(e)) {
+      ctx.err(formatErrors(e, ctx.style));
+      if (debug && e.stack) ctx.err(e.stack);
+      return e.exitCode;
+    }
+    const wrapped = new BootforgeError('BF_INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+    ctx.err(formatErrors(wrapped, ctx.style));
+    if (debug && e instanceof Error && e.stack) ctx.err(e.stack);
+    else ctx.err('(run with --debug for the stack trace)');
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  process.exitCode = await run(process.argv.slice(2));
+}

@@ -1,0 +1,170 @@
+/**
+ * The catalogue of error codes. A code is permanent once released: users grep
+ * for it and the README's troubleshooting table is generated from this list.
+ * `kind: 'input'` exits 2 (fix your profile or arguments); `failure` exits 1.
+ */
+export const CATALOGUE = {
+  BF_USAGE: {
+    kind: 'input',
+    title: 'Bad command-line usage',
+    hint: 'run the command with --help to see its arguments',
+  },
+  BF_FILE_NOT_FOUND: {
+    kind: 'input',
+    title: 'A file named on the command line or in a profile does not exist',
+    hint: undefined,
+  },
+  BF_YAML_SYNTAX: {
+    kind: 'input',
+    title: 'The YAML cannot be parsed',
+    hint: 'check indentation and quoting near the marked position',
+  },
+  BF_YAML_DUPLICATE_KEY: {
+    kind: 'input',
+    title: 'A key appears twice in the same mapping',
+    hint: 'remove one of the two keys; YAML keeps neither reliably',
+  },
+  BF_UNKNOWN_KEY: {
+    kind: 'input',
+    title: 'A key that the format does not define',
+    hint: 'see schema/*.schema.json or the README for the allowed keys',
+  },
+  BF_TYPE: { kind: 'input', title: 'A value of the wrong type', hint: undefined },
+  BF_REQUIRED: { kind: 'input', title: 'A required key is missing', hint: undefined },
+  BF_ENUM: { kind: 'input', title: 'A value outside the allowed set', hint: undefined },
+  BF_INVALID_VALUE: { kind: 'input', title: 'A value that breaks a rule of its field', hint: undefined },
+  BF_PROFILE_NAME: {
+    kind: 'input',
+    title: 'A profile name that cannot name files and boot entries',
+    hint: 'use lower-case letters, digits, "-", "_" and "."',
+  },
+  BF_HOSTNAME: {
+    kind: 'input',
+    title: 'A host name that RFC 1123 does not allow',
+    hint: 'use letters, digits and "-" in labels of at most 63 characters, separated by "."; {{serial}} and {{product}} may stand for DMI values',
+  },
+  BF_TIMEZONE: {
+    kind: 'input',
+    title: 'An unknown time zone',
+    hint: 'use an IANA name such as Europe/Berlin or Etc/UTC (see timedatectl list-timezones)',
+  },
+  BF_LOCALE: {
+    kind: 'input',
+    title: 'A locale name in the wrong form',
+    hint: 'use language_COUNTRY.UTF-8 (e.g. en_US.UTF-8) or C.UTF-8',
+  },
+  BF_USERNAME: {
+    kind: 'input',
+    title: 'A user or group name that Debian does not allow',
+    hint: 'start with a lower-case letter; then lower-case letters, digits, "_" or "-"; at most 32 characters',
+  },
+  BF_RESERVED_UID: {
+    kind: 'input',
+    title: 'A uid or gid in a range Debian reserves',
+    hint: 'regular users take uids 1000-59999 (Debian policy 9.2.2); omit uid to let bootforge allocate one',
+  },
+  BF_DUPLICATE_ID: {
+    kind: 'input',
+    title: 'Two users or groups share one id',
+    hint: 'give each account its own uid/gid, or omit uid to let bootforge allocate one',
+  },
+  BF_PLAINTEXT_PASSWORD: {
+    kind: 'input',
+    title: 'A password in clear text',
+    hint: 'store a hash instead: mkpasswd -m yescrypt (package whois) prints one; or use hashedPasswordFile',
+  },
+  BF_PASSWORD_HASH: {
+    kind: 'input',
+    title: 'A password hash of an unsupported or weak kind',
+    hint: 'use yescrypt ($y$) or sha512-crypt ($6$): mkpasswd -m yescrypt',
+  },
+  BF_SSH_KEY: {
+    kind: 'input',
+    title: 'A malformed SSH public key',
+    hint: 'paste one line of ~/.ssh/id_ed25519.pub: "ssh-ed25519 AAAA... comment"',
+  },
+  BF_RELATIVE_PATH: {
+    kind: 'input',
+    title: 'A path that must be absolute is relative',
+    hint: 'target paths start with "/"',
+  },
+  BF_PATH_TRAVERSAL: {
+    kind: 'input',
+    title: 'A path with "." or ".." components',
+    hint: 'write the path in normal form, without "." or ".." components',
+  },
+  BF_MODE: {
+    kind: 'input',
+    title: 'A file mode that is not an octal string',
+    hint: 'quote it as an octal string, e.g. mode: "0644" (YAML reads an unquoted 0644 as decimal 644)',
+  },
+  BF_OWNER: {
+    kind: 'input',
+    title: 'A file owner not of the form user or user:group',
+    hint: 'write owner: root:root, or a user the profile defines',
+  },
+  BF_FILE_SOURCE: {
+    kind: 'input',
+    title: 'A file entry needs exactly one of content and source',
+    hint: 'give content: for inline text, or source: for a file next to the profile',
+  },
+  BF_SIZE: {
+    kind: 'input',
+    title: 'A size that cannot be read',
+    hint: 'write a number with a unit: 512MiB, 20GiB, 20G (= GiB), 1TB (= 10^12 bytes)',
+  },
+  BF_SHELL_META: {
+    kind: 'input',
+    title: 'Shell metacharacters where the value cannot be data',
+    hint: 'names of packages, modules, services and kernel parameters cannot contain ; | & $ ` < > \\ quotes or newlines',
+  },
+  BF_PACKAGE_NAME: {
+    kind: 'input',
+    title: 'A Debian package name that policy does not allow',
+    hint: 'package names are lower-case letters, digits, "+", "-" and "." (Debian policy 5.6.1)',
+  },
+  BF_VERSION_GATE: {
+    kind: 'input',
+    title: 'A kernel version gate that cannot be read',
+    hint: 'write comparisons like "<6.8", ">=6.5", or ">=6.1 <6.8"',
+  },
+  BF_HARDWARE_MATCH: {
+    kind: 'input',
+    title: 'A hardware match rule that matches nothing or everything',
+    hint: 'give at least one DMI field: sys_vendor, product_name, product_version or board_name',
+  },
+  BF_HARDWARE_ID: {
+    kind: 'input',
+    title: "A hardware description's id differs from its file name",
+    hint: 'name the file <id>.yaml',
+  },
+  BF_UNKNOWN_HARDWARE: {
+    kind: 'input',
+    title: 'A hardware id that no description has',
+    hint: 'bootforge hardware list shows the known ids',
+  },
+  BF_HARDWARE_ARCH: {
+    kind: 'input',
+    title: 'Hardware descriptions for an architecture the profile does not build',
+    hint: 'pick descriptions whose arch matches the profile',
+  },
+  BF_EXTENDS_MISSING: {
+    kind: 'input',
+    title: 'extends names a profile that does not exist',
+    hint: 'extends takes a path relative to the profile, or the name of a profile in the same folder',
+  },
+  BF_EXTENDS_CYCLE: {
+    kind: 'input',
+    title: 'Profiles extend each other in a cycle',
+    hint: 'remove one extends link of the cycle',
+  },
+  BF_MERGE_CONFLICT: {
+    kind: 'input',
+    title: 'Two files set one value differently',
+    hint: 'remove one of them, or mark the winning value with !override (or the weaker one with !default)',
+  },
+  BF_INTERNAL: { kind: 'failure', title: 'A bug in bootforge', hint: 'please report it with the output of --debug' },
+  BF_IO: { kind: 'failure', title: 'Reading or writing a file failed', hint: undefined },
+} as const satisfies Record<string, { kind: 'input' | 'failure'; title: string; hint: string | undefined }>;
+
+export type ErrorCode = keyof typeof CATALOGUE;

@@ -1,0 +1,2 @@
+export { BootforgeError, isBootforgeError, type SourceLoc, type ErrorDetails } from './error.js';
+export { CATALOGUE, type ErrorCode } from './codes.js';

@@ -1,0 +1,43 @@
+import type { SourceLoc } from '../errors/index.js';
+import { quirkReports } from '../hardware/apply.js';
+import { hardwareSearchPath, loadCatalog, pickHardware, type HardwareDescription } from '../hardware/catalog.js';
+import { loadProfile } from '../profile/load.js';
+import { resolveProfile, type ResolvedProfile } from '../profile/resolve.js';
+import { nodeAt } from '../yaml/located.js';
+
+export interface ResolveOptions {
+  readonly profile: string;
+  /** Hardware ids from the command line; they replace the profile's own selection. */
+  readonly hardware?: readonly string[];
+  readonly hardwareDirs?: readonly string[];
+  /** The kernel release quirks are gated against; unknown until the lock says. */
+  readonly kernelVersion?: string;
+}
+
+/** Profile + hardware → the resolved profile every later stage reads. */
+export function resolve(options: ResolveOptions): { resolved: ResolvedProfile; catalog: HardwareDescription[] } {
+  const profile = loadProfile(options.profile);
+  const catalog = loadCatalog(hardwareSearchPath(options.hardwareDirs ?? []));
+  const selection = profile.data.hardware;
+  let mode: 'fixed' | 'auto';
+  let ids: { id: string; loc?: SourceLoc }[];
+  if (options.hardware && options.hardware.length > 0) {
+    mode = 'fixed';
+    ids = options.hardware.map((id) => ({ id }));
+  } else if (selection === 'auto') {
+    mode = 'auto';
+    ids = catalog.map((d) => ({ id: d.id }));
+  } else {
+    mode = Array.isArray(selection) ? 'fixed' : 'auto';
+    const list = Array.isArray(selection) ? selection : selection.auto;
+    const listPath = Array.isArray(selection) ? ['hardware'] : ['hardware', 'auto'];
+    ids = list.map((id, i) => {
+      const found = nodeAt(profile.tree, [...listPath, i]);
+      return { id, loc: (found.node ?? found.nearest).loc };
+    });
+  }
+  const picked = pickHardware(catalog, ids);
+  const quirks = quirkReports(picked, options.kernelVersion);
+  const resolved = resolveProfile(profile, { mode, ids: picked.map((d) => d.id), quirks });
+  return { resolved, catalog };
+}
