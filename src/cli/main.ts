@@ -11,25 +11,27 @@ const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
+/** Commander prints its own parse errors; bootforge prints them as BF_USAGE instead. */
+function quietCommander(cmd: Command, ctx: CliContext): Command {
+  return cmd.exitOverride().configureOutput({
+    writeOut: (s) => ctx.out(s.trimEnd()),
+    writeErr: (s) => ctx.err(s.trimEnd()),
+    outputError: () => undefined,
+  });
+}
+
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('bootforge')
     .description('Build reproducible, bootable UEFI installer images from a declarative profile and Debian packages.')
     .version(VERSION, '-V, --version')
     .option('--debug', 'show stack traces and internal details on errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) })
-    .exitOverride();
+    .showSuggestionAfterError(true);
+  quietCommander(program, ctx);
   registerValidate(program, ctx);
   registerExplain(program, ctx);
   registerHardware(program, ctx);
-  for (const cmd of program.commands)
-    cmd
-      .exitOverride()
-      .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
-  for (const cmd of program.commands.flatMap((c) => c.commands))
-    cmd
-      .exitOverride()
-      .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);
   return program;
 }
 
@@ -45,7 +47,8 @@ export async function run(argv: readonly string[], ctx: CliContext = processCont
       // Help and version are successful exits; every other parse problem is bad usage.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
         return 0;
-      if (e.code === 'commander.executeSubCommandAsync') return 0;
+      const usage = new BootforgeError('BF_USAGE', e.message.replace(/^error: /, ''));
+      ctx.err(formatErrors(usage, ctx.style));
       return 2;
     }
     if (isBootforgeError(e)) {

@@ -39,7 +39,7 @@ export function codeFrame(loc: SourceLoc, style: Style): string {
     const mark = n === loc.line ? '>' : ' ';
     out.push(`${mark} ${String(n).padStart(width)} | ${text}`.trimEnd());
     if (n === loc.line) {
-      const len = loc.length ?? 1;
+      const len = loc.redact ? 8 : (loc.length ?? 1);
       out.push(
         `  ${' '.repeat(width)} | ${' '.repeat(loc.column - 1)}${paint(style, 'red', '^'.repeat(Math.max(1, len)))}`,
       );

@@ -22,7 +22,7 @@ export const CATALOGUE = {
   BF_YAML_DUPLICATE_KEY: {
     kind: 'input',
     title: 'A key appears twice in the same mapping',
-    hint: 'remove one of the two keys; YAML keeps neither reliably',
+    hint: 'remove one of the two; bootforge will not guess which one you meant',
   },
   BF_UNKNOWN_KEY: {
     kind: 'input',
@@ -41,7 +41,7 @@ export const CATALOGUE = {
   BF_HOSTNAME: {
     kind: 'input',
     title: 'A host name that RFC 1123 does not allow',
-    hint: 'use letters, digits and "-" in labels of at most 63 characters, separated by "."; {{serial}} and {{product}} may stand for DMI values',
+    hint: 'use letters, digits and "-" in labels of at most 63 characters, separated by "."; {{serial}}, {{vendor}} and {{product}} stand for DMI values',
   },
   BF_TIMEZONE: {
     kind: 'input',
@@ -142,11 +142,6 @@ export const CATALOGUE = {
     kind: 'input',
     title: 'A hardware id that no description has',
     hint: 'bootforge hardware list shows the known ids',
-  },
-  BF_HARDWARE_ARCH: {
-    kind: 'input',
-    title: 'Hardware descriptions for an architecture the profile does not build',
-    hint: 'pick descriptions whose arch matches the profile',
   },
   BF_EXTENDS_MISSING: {
     kind: 'input',

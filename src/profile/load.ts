@@ -64,7 +64,8 @@ function resolveExtends(from: string, ref: string): string {
   const dir = dirname(from);
   if (/[/\\]/.test(ref) || /\.ya?ml$/.test(ref)) return resolve(dir, ref);
   const yaml = resolve(dir, `${ref}.yaml`);
-  return existsSync(yaml) ? yaml : resolve(dir, `${ref}.yml`);
+  const yml = resolve(dir, `${ref}.yml`);
+  return !existsSync(yaml) && existsSync(yml) ? yml : yaml;
 }
 
 /** Parents before children, each file once (a diamond's shared base is merged once). */

@@ -129,7 +129,12 @@ export function issuesToErrors(issues: readonly Issue[], root: LNode, schema: z.
       case 'invalid_type': {
         if (value === undefined) {
           const last = issue.path[issue.path.length - 1];
-          at(issue.path.slice(0, -1), 'BF_REQUIRED', `missing required key ${show(String(last))} in ${displayPath(issue.path.slice(0, -1))}`);
+          at(
+            issue.path.slice(0, -1),
+            'BF_REQUIRED',
+            `missing required key ${show(String(last))} in ${displayPath(issue.path.slice(0, -1))}`,
+            { hint: `add ${String(last)}: with a value` },
+          );
           return;
         }
         const expected = EXPECTED[issue.expected] ?? issue.expected;
@@ -139,7 +144,11 @@ export function issuesToErrors(issues: readonly Issue[], root: LNode, schema: z.
           at(issue.path, 'BF_MODE', `${where}: mode ${written} must be a quoted octal string such as "0644", not a number`);
           return;
         }
-        at(issue.path, 'BF_TYPE', `${where} must be ${expected}, not ${typeName(value)}`);
+        const listHint =
+          issue.expected === 'array' && typeof value !== 'object'
+            ? { hint: `write a list: [${JSON.stringify(value)}], or one item per line starting with "- "` }
+            : {};
+        at(issue.path, 'BF_TYPE', `${where} must be ${expected}, not ${typeName(value)}`, listHint);
         return;
       }
       case 'invalid_value': {

@@ -66,12 +66,19 @@ export function parseLocated(text: string, displayPath: string): ParsedYaml {
   const firstError = doc.errors[0];
   if (firstError) {
     const [start, end] = firstError.pos;
-    const duplicate = firstError.code === 'DUPLICATE_KEY';
-    throw new BootforgeError(
-      duplicate ? 'BF_YAML_DUPLICATE_KEY' : 'BF_YAML_SYNTAX',
-      duplicate ? 'this key is already set earlier in the same mapping' : yamlMessage(firstError.message),
-      { loc: locAt(start, end) },
-    );
+    if (firstError.code === 'DUPLICATE_KEY') {
+      const key = /^[^\s:#]+/.exec(text.slice(start))?.[0] ?? '?';
+      throw new BootforgeError(
+        'BF_YAML_DUPLICATE_KEY',
+        `key ${JSON.stringify(key)} appears twice in the same mapping`,
+        {
+          loc: locAt(start, start + key.length),
+        },
+      );
+    }
+    throw new BootforgeError('BF_YAML_SYNTAX', yamlMessage(firstError.code, firstError.message), {
+      loc: locAt(start, end),
+    });
   }
   if (doc.contents === null) {
     return { root: { kind: 'map', entries: new Map(), loc: locAt(0), priority: 'normal' }, text };
@@ -132,8 +139,18 @@ export function parseLocated(text: string, displayPath: string): ParsedYaml {
   return { root: convert(doc.contents, 0), text };
 }
 
-function yamlMessage(message: string): string {
-  // The yaml library's messages start with an upper-case letter and may carry a position suffix.
+// The yaml library's wording for the errors people make most, said plainly.
+const YAML_MESSAGES: Record<string, string> = {
+  MISSING_CHAR: 'a quoted string or a flow collection is not closed',
+  BAD_INDENT: 'the indentation does not line up with the keys above',
+  TAB_AS_INDENT: 'tabs cannot indent YAML; use spaces',
+  MULTILINE_IMPLICIT_KEY: 'a key cannot span several lines (a missing ":" or quote above?)',
+  BLOCK_AS_IMPLICIT_KEY: 'a nested block cannot be a key (is a ":" missing or misplaced?)',
+};
+
+function yamlMessage(code: string, message: string): string {
+  const known = YAML_MESSAGES[code];
+  if (known !== undefined) return known;
   const first = message.split('\n')[0] ?? message;
   const trimmed = first.replace(/ at line \d+, column \d+:?$/, '');
   return trimmed.charAt(0).toLowerCase() + trimmed.slice(1);

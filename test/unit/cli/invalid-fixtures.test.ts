@@ -1,0 +1,29 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CATALOGUE } from '../../../src/errors/index.js';
+import { runCli } from '../../helpers/cli.js';
+import { invalidFixtures } from '../../helpers/fixtures.js';
+
+const fixtures = invalidFixtures();
+
+describe('invalid inputs give their exact error and exit 2', () => {
+  it.each(fixtures.map((f) => [f.name, f] as const))('%s', async (_name, fixture) => {
+    expect(existsSync(fixture.expectedPath), `${fixture.expectedPath} is missing`).toBe(true);
+    const result = await runCli(fixture.argv);
+    expect(result.stderr + '\n').toBe(readFileSync(fixture.expectedPath, 'utf8'));
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+  });
+
+  it('covers every input error code with at least one fixture', () => {
+    const seen = new Set(
+      fixtures.map((f) => /\bBF_[A-Z_]+\b/.exec(readFileSync(f.expectedPath, 'utf8'))?.[0]).filter((c) => c !== undefined),
+    );
+    const inputCodes = Object.entries(CATALOGUE)
+      .filter(([, v]) => v.kind === 'input')
+      .map(([k]) => k);
+    expect(inputCodes.filter((c) => !seen.has(c))).toEqual([]);
+    expect(fixtures.length).toBeGreaterThanOrEqual(25);
+  });
+});

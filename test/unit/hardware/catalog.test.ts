@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { quirkReports } from '../../../src/hardware/apply.js';
+import { BUNDLED_HARDWARE_DIR, hardwareSearchPath, loadCatalog, pickHardware } from '../../../src/hardware/catalog.js';
+
+const catalog = loadCatalog([BUNDLED_HARDWARE_DIR]);
+
+describe('bundled hardware descriptions', () => {
+  it('include the required models, each valid', () => {
+    expect(catalog.map((d) => d.id)).toEqual(
+      expect.arrayContaining([
+        'qemu-x86_64',
+        'framework-13-amd-7040',
+        'framework-13-intel-13th',
+        'thinkpad-x1-carbon-gen11',
+        'dell-xps-13-9320',
+        'generic-x86_64',
+      ]),
+    );
+  });
+
+  it('give every laptop quirk a reason with a source link', () => {
+    const laptops = catalog.filter((d) => !d.id.startsWith('qemu') && !d.data.generic);
+    const quirks = quirkReports(laptops);
+    expect(quirks.length).toBeGreaterThan(10);
+    const unsourced = quirks.filter((q) => q.why === undefined || !/https?:\/\//.test(q.why));
+    expect(unsourced.map((q) => `${q.hardware} ${q.kind} ${q.value}`)).toEqual([]);
+  });
+
+  it('recognise each laptop by DMI, except the generic fallback', () => {
+    for (const d of catalog) expect(d.data.generic || d.data.match.length > 0, d.id).toBe(true);
+    expect(catalog.filter((d) => d.data.generic).map((d) => d.id)).toEqual(['generic-x86_64']);
+  });
+
+  it('search user folders before the bundled one', () => {
+    const path = hardwareSearchPath(['/tmp/mine'], { BOOTFORGE_HARDWARE_PATH: '/a:/b' });
+    expect(path).toEqual(['/tmp/mine', '/a', '/b', BUNDLED_HARDWARE_DIR.replace(/\/$/, '')]);
+  });
+
+  it('suggest the nearest id for a typo', () => {
+    expect(() => pickHardware(catalog, [{ id: 'thinkpad-x1-carbon-gen1' }])).toThrow(/no hardware description/);
+    try {
+      pickHardware(catalog, [{ id: 'thinkpad-x1-carbon-gen1' }]);
+    } catch (e) {
+      expect((e as { hint: string }).hint).toContain('did you mean "thinkpad-x1-carbon-gen11"?');
+    }
+  });
+
+  it('gate quirks on the kernel version: pending without one, applied or skipped with one', () => {
+    const gated = catalog.flatMap((d) => quirkReports([d])).filter((q) => q.gate !== undefined);
+    expect(gated.every((q) => q.status === 'pending')).toBe(true);
+    const ids = [...new Set(gated.map((q) => q.hardware))];
+    const old = quirkReports(pickHardware(catalog, ids.map((id) => ({ id }))), '1.0.0').filter((q) => q.gate);
+    const future = quirkReports(pickHardware(catalog, ids.map((id) => ({ id }))), '99.0.0').filter((q) => q.gate);
+    for (const q of [...old, ...future]) expect(['applied', 'skipped']).toContain(q.status);
+    expect(old.map((q) => q.status)).not.toEqual(future.map((q) => q.status));
+  });
+});
