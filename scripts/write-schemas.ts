@@ -1,7 +1,7 @@
 // Writes schema/*.schema.json from the zod schemas; with --check, fails when the checked-in files are stale.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonSchemas, renderSchema } from '../src/schema/json-schema.js';
+import { jsonSchemas, renderSchema } from '../src/pipeline/schemas.js';
 
 const dir = new URL('../schema/', import.meta.url).pathname;
 const check = process.argv.includes('--check');

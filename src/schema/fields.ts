@@ -27,6 +27,9 @@ export function hostnameProblem(name: string): string | undefined {
   return undefined;
 }
 export const hostname = rule(z.string(), 'BF_HOSTNAME', hostnameProblem).meta({
+  // Editors get the character set; the label rules are checked by hostnameProblem.
+  pattern: '^([A-Za-z0-9.-]|\\{\\{ *(serial|vendor|product) *\\}\\})+$',
+  maxLength: 253,
   description: 'RFC 1123 host name. {{serial}}, {{vendor}} and {{product}} are replaced with DMI values on the target.',
   examples: ['workstation', 'fw-{{serial}}'],
 });

@@ -17,7 +17,9 @@ export function invalidFixtures(): InvalidFixture[] {
       const dir = join(INVALID_DIR, name);
       const argsFile = join(dir, 'args');
       const argv = existsSync(argsFile)
-        ? readFileSync(argsFile, 'utf8').split('\n').filter((l) => l !== '')
+        ? readFileSync(argsFile, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
         : ['validate', join(dir, 'profile.yaml')];
       return { name, argv, expectedPath: join(dir, 'expected.txt') };
     });

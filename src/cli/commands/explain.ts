@@ -65,34 +65,38 @@ function table(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
+function clip(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 3)}...`;
+}
+
 export function explainText(r: ResolvedProfile): string {
   const j = explainJson(r);
   const out: string[] = [];
   out.push(`profile ${r.name}${r.data.description ? ` - ${r.data.description}` : ''}`);
   out.push(`  files: ${j.files.join(' <- ')}`);
-  out.push(
-    `  hardware (${r.hardware.mode === 'auto' ? 'detected at install time among' : 'fixed'}): ${r.hardware.ids.join(', ') || 'none'}`,
-  );
+  const mode = r.hardware.mode === 'auto' ? 'detected at install time among' : 'fixed';
+  out.push(`  hardware (${mode}): ${r.hardware.ids.join(', ') || 'none'}`);
   out.push('', 'kernel command line:');
-  out.push(...table(j.kernelCommandLine.map((p) => ['  ' + p.value, p.from ?? 'default', p.why ?? ''])));
+  for (const p of j.kernelCommandLine) {
+    out.push(`  ${p.value}`, `      set at ${p.from ?? 'default'}`);
+    if (p.why !== undefined) out.push(`      why: ${p.why}`);
+  }
   if (j.hardware.quirks.length > 0) {
     out.push('', 'hardware quirks:');
-    out.push(
-      ...table(
-        j.hardware.quirks.map((q) => [
-          `  ${q.hardware}`,
-          q.kind,
-          q.value,
-          q.status + (q.reason !== undefined ? ` (${q.reason})` : ''),
-          q.why ?? '',
-        ]),
-      ),
-    );
+    for (const q of j.hardware.quirks) {
+      const reason = q.reason !== undefined ? ` (${q.reason})` : '';
+      out.push(`  [${q.status}] ${q.hardware} ${q.kind}: ${q.value}${reason}`);
+      if (q.why !== undefined) out.push(`      why: ${q.why}`);
+    }
   }
   const values: [string, unknown][] = [];
   leaves(j.resolved, '', values);
   out.push('', 'values:');
-  out.push(...table(values.map(([k, v]) => [`  ${k}`, `= ${JSON.stringify(v)}`, j.annotations[k]?.from ?? 'default'])));
+  out.push(
+    ...table(
+      values.map(([k, v]) => [`  ${k}`, `= ${clip(JSON.stringify(v) ?? '', 48)}`, j.annotations[k]?.from ?? 'default']),
+    ),
+  );
   return out.join('\n');
 }
 

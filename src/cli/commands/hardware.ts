@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { displayFile } from '../../fsutil/display.js';
-import { quirkReports } from '../../hardware/apply.js';
-import { hardwareSearchPath, loadCatalog, pickHardware, type HardwareDescription } from '../../hardware/catalog.js';
+import type { HardwareDescription } from '../../hardware/catalog.js';
+import { listHardware, showHardware } from '../../pipeline/hardware.js';
 import { formatLoc } from '../../yaml/merge.js';
 import { collectList, type CliContext } from '../context.js';
 
@@ -23,7 +23,7 @@ export function registerHardware(program: Command, ctx: CliContext): void {
     .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
     .option('--json', 'print JSON')
     .action((opts: { hardwareDir?: string[]; json?: boolean }) => {
-      const catalog = loadCatalog(hardwareSearchPath(opts.hardwareDir ?? []));
+      const catalog = listHardware(opts.hardwareDir ?? []);
       if (opts.json) {
         ctx.out(
           JSON.stringify(
@@ -50,10 +50,7 @@ export function registerHardware(program: Command, ctx: CliContext): void {
     .option('--kernel-version <version>', 'kernel release to check version-gated quirks against')
     .option('--json', 'print JSON')
     .action((id: string, opts: { hardwareDir?: string[]; kernelVersion?: string; json?: boolean }) => {
-      const catalog = loadCatalog(hardwareSearchPath(opts.hardwareDir ?? []));
-      const [d] = pickHardware(catalog, [{ id }]);
-      if (!d) return;
-      const quirks = quirkReports([d], opts.kernelVersion);
+      const { description: d, quirks } = showHardware(id, opts.hardwareDir ?? [], opts.kernelVersion);
       if (opts.json) {
         ctx.out(
           JSON.stringify(

@@ -18,7 +18,9 @@ describe('invalid inputs give their exact error and exit 2', () => {
 
   it('covers every input error code with at least one fixture', () => {
     const seen = new Set(
-      fixtures.map((f) => /\bBF_[A-Z_]+\b/.exec(readFileSync(f.expectedPath, 'utf8'))?.[0]).filter((c) => c !== undefined),
+      fixtures
+        .map((f) => /\bBF_[A-Z_]+\b/.exec(readFileSync(f.expectedPath, 'utf8'))?.[0])
+        .filter((c) => c !== undefined),
     );
     const inputCodes = Object.entries(CATALOGUE)
       .filter(([, v]) => v.kind === 'input')

@@ -22,7 +22,9 @@ describe('DMI matching', () => {
   });
 
   it('does not fold spelling of product names beyond case and spaces', () => {
-    expect(normalizeDmi('product_name', '  Laptop 13  (AMD Ryzen 7040Series) ')).toBe('laptop 13 (amd ryzen 7040series)');
+    expect(normalizeDmi('product_name', '  Laptop 13  (AMD Ryzen 7040Series) ')).toBe(
+      'laptop 13 (amd ryzen 7040series)',
+    );
     expect(globMatches('product_name', 'Laptop 13 (AMD*', 'Laptop 13 (AMD Ryzen 7040Series)')).toBe(true);
     expect(globMatches('product_name', 'Laptop 13 (AMD*', 'Laptop 16 (AMD Ryzen 7040 Series)')).toBe(false);
   });
@@ -43,7 +45,9 @@ describe('DMI matching', () => {
   it('ranks the more specific description first', () => {
     const dmi = { sys_vendor: 'Framework', product_name: 'Laptop 13 (AMD Ryzen 7040Series)', board_name: 'FRANMDCP07' };
     const vendorOnly = description('framework-any', [{ sys_vendor: 'Framework' }]);
-    const model = description('framework-13-amd', [{ sys_vendor: 'Framework', product_name: 'Laptop 13 (AMD Ryzen 7040*' }]);
+    const model = description('framework-13-amd', [
+      { sys_vendor: 'Framework', product_name: 'Laptop 13 (AMD Ryzen 7040*' },
+    ]);
     const other = description('dell', [{ sys_vendor: 'Dell Inc.' }]);
     expect(matchAll([vendorOnly, other, model], dmi).map((m) => [m.description.id, m.score])).toEqual([
       ['framework-13-amd', 2],

@@ -8,7 +8,12 @@ describe('loadProfile', () => {
   const loaded = loadProfile(`${DIR}/top.yaml`);
 
   it('reads a diamond of extends with each file once, parents first', () => {
-    expect(loaded.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['root.yaml', 'left.yaml', 'right.yaml', 'top.yaml']);
+    expect(loaded.files.map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual([
+      'root.yaml',
+      'left.yaml',
+      'right.yaml',
+      'top.yaml',
+    ]);
   });
 
   it('appends lists in order without duplicates and merges keyed list items', () => {

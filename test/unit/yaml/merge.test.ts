@@ -9,7 +9,9 @@ const merge = (a: string, b: string) => mergeNodes(doc(a, 'a.yaml'), doc(b, 'b.y
 
 describe('mergeNodes', () => {
   it('merges maps deeply', () => {
-    expect(toPlain(merge('s: {x: 1, y: {p: 1}}', 's: {z: 2, y: {q: 2}}'))).toEqual({ s: { x: 1, z: 2, y: { p: 1, q: 2 } } });
+    expect(toPlain(merge('s: {x: 1, y: {p: 1}}', 's: {z: 2, y: {q: 2}}'))).toEqual({
+      s: { x: 1, z: 2, y: { p: 1, q: 2 } },
+    });
   });
 
   it('appends lists in order without duplicates', () => {
