@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { BootforgeError, isBootforgeError } from '../errors/index.js';
 import { registerExplain } from './commands/explain.js';
 import { registerHardware } from './commands/hardware.js';
+import { registerLock } from './commands/lock.js';
+import { registerPackages } from './commands/packages.js';
 import { registerValidate } from './commands/validate.js';
 import { processContext, type CliContext } from './context.js';
 import { formatErrors } from './report.js';
@@ -30,6 +32,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerValidate(program, ctx);
   registerExplain(program, ctx);
   registerHardware(program, ctx);
+  registerPackages(program, ctx);
+  registerLock(program, ctx);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);
   return program;

@@ -158,6 +158,81 @@ export const CATALOGUE = {
     title: 'Two files set one value differently',
     hint: 'remove one of them, or mark the winning value with !override (or the weaker one with !default)',
   },
+  BF_NO_MIRROR: {
+    kind: 'input',
+    title: 'No Debian mirror is configured for a suite',
+    hint: 'pass --mirror, set BOOTFORGE_MIRROR or packages.mirror, or configure apt on the build host',
+  },
+  BF_NO_KEYRING: {
+    kind: 'input',
+    title: 'No OpenPGP keyring to verify a repository with',
+    hint: 'pass --keyring, set packages.keyring, or install debian-archive-keyring',
+  },
+  BF_BAD_KEYRING: {
+    kind: 'input',
+    title: 'A keyring file holds no readable OpenPGP keys',
+    hint: 'give a binary keyring (.gpg) or an armored key block (.asc)',
+  },
+  BF_REPO_SIGNATURE: {
+    kind: 'failure',
+    title: "A repository's InRelease is not validly signed by a trusted key",
+    hint: 'check the keyring and the mirror; --insecure skips this check (hashes are still verified)',
+  },
+  BF_REPO_EXPIRED: {
+    kind: 'failure',
+    title: "A repository's Release is past its Valid-Until date, or dated in the future",
+    hint: 'use an up-to-date mirror and check the clock',
+  },
+  BF_REPO_INDEX: {
+    kind: 'failure',
+    title: 'A repository index is missing, malformed, or does not match its hash',
+    hint: 'the mirror may be syncing or tampered with; retry, or use another mirror',
+  },
+  BF_FETCH: {
+    kind: 'failure',
+    title: 'A download failed',
+    hint: 'check the network and the mirror',
+  },
+  BF_HASH_MISMATCH: {
+    kind: 'failure',
+    title: 'Downloaded bytes do not match the SHA-256 their signed index promised',
+    hint: 'the mirror served something else than the signed index describes',
+  },
+  BF_PACKAGE_NOT_FOUND: {
+    kind: 'input',
+    title: 'A package that no configured suite has',
+    hint: 'check the name, the suites and the components',
+  },
+  BF_PACKAGE_UNSATISFIABLE: {
+    kind: 'input',
+    title: 'A dependency that no available version satisfies',
+    hint: 'add a suite with a fitting version, or relax the constraint',
+  },
+  BF_PACKAGE_CONFLICT: {
+    kind: 'input',
+    title: 'Packages in one closure conflict with or break each other',
+    hint: 'remove one of them from the profile',
+  },
+  BF_LOCK_STALE: {
+    kind: 'input',
+    title: 'The lock file does not match the profile, or cannot be read',
+    hint: 'run bootforge lock <profile> to update it',
+  },
+  BF_BAD_DEB: {
+    kind: 'failure',
+    title: 'A package file is not a valid .deb, or uses a format bootforge does not read',
+    hint: 'the download may be truncated or corrupt; delete it from the cache and retry',
+  },
+  BF_UNSAFE_ARCHIVE: {
+    kind: 'failure',
+    title: 'A package archive holds an entry that would escape the tree',
+    hint: 'no Debian package needs this; the package or the mirror may be malicious',
+  },
+  BF_PATH_CONFLICT: {
+    kind: 'failure',
+    title: 'Two entries of the file tree cannot share a path (a directory and a file, or a file as a parent)',
+    hint: 'the packages conflict; remove one of them from the profile',
+  },
   BF_INTERNAL: { kind: 'failure', title: 'A bug in bootforge', hint: 'please report it with the output of --debug' },
   BF_IO: { kind: 'failure', title: 'Reading or writing a file failed', hint: undefined },
 } as const satisfies Record<string, { kind: 'input' | 'failure'; title: string; hint: string | undefined }>;

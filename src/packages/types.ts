@@ -11,16 +11,20 @@ export type VersionOp = '<<' | '<=' | '=' | '>=' | '>>';
 /** A relation field in conjunctive normal form: every group must be met by one of its alternatives. */
 export type RelationGroups = readonly (readonly Relation[])[];
 
-/** One stanza of a Packages index, reduced to what bootforge uses. */
+/**
+ * One stanza of a Packages index, reduced to what bootforge uses. Relation
+ * fields stay as written; the resolver parses the few it visits (a full index
+ * has 64 000 stanzas, most never looked at).
+ */
 export interface PackageRecord {
   readonly name: string;
   readonly version: string;
   readonly architecture: string;
-  readonly depends: RelationGroups;
-  readonly preDepends: RelationGroups;
-  readonly provides: readonly Relation[];
-  readonly conflicts: readonly Relation[];
-  readonly breaks: readonly Relation[];
+  readonly depends?: string;
+  readonly preDepends?: string;
+  readonly provides?: string;
+  readonly conflicts?: string;
+  readonly breaks?: string;
   readonly essential: boolean;
   readonly priority?: string;
   readonly multiArch?: string;

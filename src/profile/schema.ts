@@ -64,13 +64,26 @@ export const PackagesSchema = z
     mirror: url.optional().meta({
       description: "Debian mirror URL. Default: BOOTFORGE_MIRROR, then the build host's apt sources.",
     }),
-    suites: z.array(suiteName).min(1).default(['bookworm', 'bookworm-updates']),
+    securityMirror: url.optional().meta({
+      description:
+        'Mirror of the security archive, for *-security suites. Default: BOOTFORGE_SECURITY_MIRROR, then the mirror with "-security" appended to its path, then the host apt sources.',
+    }),
+    suites: z
+      .array(suiteName)
+      .min(1)
+      .default(['bookworm', 'bookworm-updates', 'bookworm-security'])
+      .meta({ description: 'Suites to take packages from; the highest version of a package across them wins.' }),
     components: z.array(componentName).min(1).default(['main']),
     architecture: z.enum(['amd64']).default('amd64'),
     keyring: hostPath.optional().meta({ description: 'OpenPGP keyring that signs the mirror (binary or armored).' }),
     install: list(packageSpec).meta({ description: 'Packages of the installed system (with their dependencies).' }),
   })
-  .default({ suites: ['bookworm', 'bookworm-updates'], components: ['main'], architecture: 'amd64', install: [] });
+  .default({
+    suites: ['bookworm', 'bookworm-updates', 'bookworm-security'],
+    components: ['main'],
+    architecture: 'amd64',
+    install: [],
+  });
 
 export const UserSchema = z.strictObject({
   name: accountName,

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import type { Reporter } from '../log/events.js';
+import { JsonReporter, PlainReporter, TtyReporter } from '../log/reporters.js';
+import { silentReporter } from '../log/events.js';
+import type { SourceFlags } from '../pipeline/packages.js';
+
+export interface SourceCliOptions {
+  mirror?: string;
+  securityMirror?: string;
+  keyring?: string;
+  insecure?: boolean;
+  aptDir?: string;
+  cacheDir?: string;
+  jobs?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** The options every command that reads the Debian archive shares. */
+export function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--mirror <url>', 'Debian mirror (default: BOOTFORGE_MIRROR, the profile, then the host apt sources)')
+    .option('--security-mirror <url>', 'mirror of the security archive (default: <mirror>-security)')
+    .option('--keyring <file>', 'OpenPGP keyring the repository is signed with')
+    .option('--insecure', 'do not check repository signatures (hashes are still checked); warns on every use')
+    .option('--apt-dir <dir>', 'read apt sources from this folder instead of /etc/apt')
+    .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/bootforge)')
+    .option('--jobs <n>', 'parallel downloads', '4')
+    .option('--json', 'print JSON; progress events go to stderr as JSON lines')
+    .option('--quiet', 'print only the result and errors');
+}
+
+export function sourceFlags(o: SourceCliOptions): SourceFlags {
+  return {
+    ...(o.mirror ? { mirror: o.mirror } : {}),
+    ...(o.securityMirror ? { securityMirror: o.securityMirror } : {}),
+    ...(o.keyring ? { keyring: o.keyring } : {}),
+    ...(o.insecure ? { insecure: true } : {}),
+    ...(o.aptDir ? { aptDir: o.aptDir } : {}),
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+    ...(o.jobs ? { jobs: Math.max(1, Number(o.jobs) || 4) } : {}),
+  };
+}
+
+/** Progress on stderr: live on a terminal, plain lines otherwise, JSON lines with --json, none with --quiet. */
+export function reporterFor(o: SourceCliOptions, stream: NodeJS.WriteStream = process.stderr): Reporter {
+  const write = (t: string) => void stream.write(t);
+  if (o.json) return new JsonReporter(write);
+  if (o.quiet)
+    return { ...silentReporter, emit: (e) => e.type === 'warning' && write(`bootforge: warning: ${e.message}\n`) };
+  if (stream.isTTY) return new TtyReporter(write, () => stream.columns || 80);
+  return new PlainReporter(write);
+}

@@ -1,0 +1,134 @@
+import type { PackageRecord } from './types.js';
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+
+// Fields kept from each stanza; everything else (Description above all) is skipped unread.
+const KEPT: Record<string, keyof Mutable> = {
+  Package: 'name',
+  Version: 'version',
+  Architecture: 'architecture',
+  Depends: 'depends',
+  'Pre-Depends': 'preDepends',
+  Provides: 'provides',
+  Conflicts: 'conflicts',
+  Breaks: 'breaks',
+  Essential: 'essential',
+  Priority: 'priority',
+  'Multi-Arch': 'multiArch',
+  Section: 'section',
+  Source: 'source',
+  'Installed-Size': 'installedSize',
+  Filename: 'filename',
+  Size: 'size',
+  SHA256: 'sha256',
+};
+type Mutable = { -readonly [K in keyof PackageRecord]: string };
+
+type Origin = { suite: string; component: string; uri: string };
+
+/**
+ * Parses a Packages index as its decompressed bytes arrive. Works on Buffers
+ * and decodes only the kept fields (as latin1: they are ASCII), so the 50 MB
+ * bookworm index is never held whole, nor turned into a 100 MB UTF-16 string.
+ */
+export class PackagesParser {
+  readonly records: PackageRecord[] = [];
+  /** Bytes seen, to check against the size the Release gives for the uncompressed index. */
+  bytes = 0;
+  private stanza: Partial<Mutable> = {};
+  private lastKey: keyof Mutable | undefined;
+  private carry: Buffer | undefined;
+
+  constructor(private readonly origin: Origin) {}
+
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    const lastNewline = data.lastIndexOf(NEWLINE);
+    if (lastNewline < 0) {
+      this.carry = data;
+      return;
+    }
+    this.lines(data, lastNewline + 1);
+    this.carry = lastNewline + 1 < data.length ? Buffer.from(data.subarray(lastNewline + 1)) : undefined;
+  }
+
+  end(): PackageRecord[] {
+    if (this.carry) this.lines(Buffer.concat([this.carry, Buffer.from('\n')]), this.carry.length + 1);
+    this.carry = undefined;
+    this.finish();
+    return this.records;
+  }
+
+  private lines(data: Buffer, limit: number): void {
+    let pos = 0;
+    while (pos < limit) {
+      let end = data.indexOf(NEWLINE, pos);
+      if (end < 0 || end > limit) end = limit;
+      const first = data[pos];
+      if (end === pos) {
+        this.finish();
+      } else if (first === SPACE || first === TAB) {
+        if (this.lastKey !== undefined) {
+          this.stanza[this.lastKey] =
+            `${this.stanza[this.lastKey] ?? ''} ${data.toString('latin1', pos + 1, end).trim()}`;
+        }
+      } else {
+        const colon = data.indexOf(COLON, pos);
+        this.lastKey = undefined;
+        if (colon > pos && colon < end) {
+          const key = KEPT[data.toString('latin1', pos, colon)];
+          if (key !== undefined) {
+            this.stanza[key] = data.toString('latin1', colon + 1, end).trim();
+            this.lastKey = key;
+          }
+        }
+      }
+      pos = end + 1;
+    }
+  }
+
+  private finish(): void {
+    const s = this.stanza;
+    if (s.name !== undefined && s.version !== undefined && s.filename !== undefined && s.sha256 !== undefined) {
+      this.records.push(toRecord(s, this.origin));
+    }
+    this.stanza = {};
+    this.lastKey = undefined;
+  }
+}
+
+export function parsePackagesIndex(data: Buffer, origin: Origin): PackageRecord[] {
+  const parser = new PackagesParser(origin);
+  parser.push(data);
+  return parser.end();
+}
+
+function toRecord(s: Partial<Mutable>, origin: Origin): PackageRecord {
+  const opt = <K extends keyof Mutable>(k: K) => (s[k] !== undefined && s[k] !== '' ? { [k]: s[k] } : {});
+  return {
+    name: s.name ?? '',
+    version: s.version ?? '',
+    architecture: s.architecture ?? 'all',
+    ...opt('depends'),
+    ...opt('preDepends'),
+    ...opt('provides'),
+    ...opt('conflicts'),
+    ...opt('breaks'),
+    essential: (s.essential ?? '').toLowerCase() === 'yes',
+    ...opt('priority'),
+    ...opt('multiArch'),
+    ...opt('section'),
+    ...opt('source'),
+    ...(s.installedSize !== undefined ? { installedSize: Number(s.installedSize) } : {}),
+    filename: s.filename ?? '',
+    size: Number(s.size ?? 0),
+    sha256: s.sha256 ?? '',
+    suite: origin.suite,
+    component: origin.component,
+    uri: origin.uri,
+  } as PackageRecord;
+}

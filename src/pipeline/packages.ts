@@ -1,0 +1,183 @@
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import type { Reporter } from '../log/events.js';
+import { cacheRoot, DownloadCache } from '../packages/cache.js';
+import { Downloader } from '../packages/fetch.js';
+import {
+  checkLockMatches,
+  lockPathFor,
+  makeLock,
+  readLock,
+  writeLock,
+  type ClosureInputs,
+  type LockFile,
+  type LockInputs,
+} from '../packages/lock.js';
+import { resolveRepoConfig, type RepoConfig } from '../packages/repo-config.js';
+import { loadRepository, type LoadedRepository } from '../packages/repository.js';
+import { parsePackageRequest, resolveClosure, type ResolvedPackage } from '../packages/resolve.js';
+import { Universe } from '../packages/universe.js';
+import type { ResolvedProfile } from '../profile/resolve.js';
+
+/** Command-line and environment settings of the package source. */
+export interface SourceFlags {
+  readonly mirror?: string;
+  readonly securityMirror?: string;
+  readonly keyring?: string;
+  readonly insecure?: boolean;
+  readonly aptDir?: string;
+  readonly cacheDir?: string;
+  readonly jobs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface PackageSource {
+  readonly config: RepoConfig;
+  readonly downloader: Downloader;
+  readonly cache: DownloadCache;
+  readonly cacheRoot: string;
+  readonly reporter: Reporter;
+}
+
+export interface RepoSettings {
+  readonly suites: readonly string[];
+  readonly components: readonly string[];
+  readonly architecture: string;
+  readonly mirror?: string;
+  readonly securityMirror?: string;
+  /** Relative to the profile that named it. */
+  readonly keyring?: string;
+}
+
+export function openPackageSource(settings: RepoSettings, flags: SourceFlags, reporter: Reporter): PackageSource {
+  const config = resolveRepoConfig({
+    suites: settings.suites,
+    components: settings.components,
+    architecture: settings.architecture,
+    mirror: {
+      ...(flags.mirror ? { flag: flags.mirror } : {}),
+      ...(settings.mirror ? { profile: settings.mirror } : {}),
+    },
+    securityMirror: {
+      ...(flags.securityMirror ? { flag: flags.securityMirror } : {}),
+      ...(settings.securityMirror ? { profile: settings.securityMirror } : {}),
+    },
+    keyring: {
+      ...(flags.keyring ? { flag: flags.keyring } : {}),
+      ...(settings.keyring ? { profile: settings.keyring } : {}),
+    },
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(flags.env ? { env: flags.env } : {}),
+    ...(flags.aptDir ? { aptDir: flags.aptDir } : {}),
+  });
+  const root = cacheRoot(flags.cacheDir, flags.env);
+  const cache = new DownloadCache(root);
+  const downloader = new Downloader({ cache, reporter, ...(flags.jobs ? { concurrency: flags.jobs } : {}) });
+  return { config, downloader, cache, cacheRoot: root, reporter };
+}
+
+/** The repository settings of a resolved profile, with its keyring made absolute. */
+export function repoSettingsOf(profile: ResolvedProfile): RepoSettings {
+  const p = profile.data.packages;
+  return {
+    suites: p.suites,
+    components: p.components,
+    architecture: p.architecture,
+    ...(p.mirror ? { mirror: p.mirror } : {}),
+    ...(p.securityMirror ? { securityMirror: p.securityMirror } : {}),
+    ...(p.keyring ? { keyring: resolvePath(dirname(keyringOrigin(profile)), p.keyring) } : {}),
+  };
+}
+
+function keyringOrigin(profile: ResolvedProfile): string {
+  const origin = profile.origins['packages.keyring'] ?? profile.path;
+  return origin.replace(/:\d+:\d+$/, '');
+}
+
+// Tools the installer runs from its initrd: busybox for the shell and coreutils,
+// sfdisk (fdisk), mkfs.ext4 (e2fsprogs), mkfs.fat (dosfstools), and systemd-boot.
+const INSTALLER_PACKAGES = ['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'systemd-boot-efi'];
+
+/** The closures a build of this profile needs, and what each is made from. */
+export function closureInputs(profile: ResolvedProfile): Record<string, ClosureInputs> {
+  const d = profile.data;
+  const firmware = d.firmware.map((f) => f.package);
+  // With detection at install time the image carries every candidate's packages; the
+  // installer applies only the matching description's configuration.
+  const hardwarePackages =
+    profile.hardware.mode === 'auto'
+      ? profile.hardware.quirks
+          .filter((q) => q.status !== 'skipped' && (q.kind === 'packages' || q.kind === 'firmware'))
+          .map((q) => (q.kind === 'firmware' ? String((q.data as { package: string }).package) : q.value))
+      : [];
+  const systemInit = d.system.init === 'busybox' ? ['busybox-static'] : ['systemd-sysv'];
+  const uniq = (xs: readonly string[]) => [...new Set(xs)];
+  return {
+    installer: { requests: uniq([d.kernel.package, ...INSTALLER_PACKAGES]), essential: false, priorities: [] },
+    system: {
+      requests: uniq([d.kernel.package, ...systemInit, ...d.packages.install, ...firmware, ...hardwarePackages]),
+      // A Debian system (systemd init) gets Essential and Priority: required, as debootstrap's minbase does.
+      essential: d.system.init === 'systemd',
+      priorities: d.system.init === 'systemd' ? ['required'] : [],
+    },
+  };
+}
+
+export function lockInputsOf(profile: ResolvedProfile, closures: Record<string, ClosureInputs>): LockInputs {
+  const p = profile.data.packages;
+  return { architecture: p.architecture, suites: p.suites, components: p.components, closures };
+}
+
+export interface ClosureResult {
+  readonly repository: LoadedRepository;
+  readonly closures: Record<string, ResolvedPackage[]>;
+}
+
+export async function resolveClosures(
+  source: PackageSource,
+  closures: Record<string, ClosureInputs>,
+): Promise<ClosureResult> {
+  const repository = await loadRepository(source.config, {
+    downloader: source.downloader,
+    reporter: source.reporter,
+    indexCacheDir: join(source.cacheRoot, 'index'),
+  });
+  const universe = new Universe(repository.records);
+  const out: Record<string, ResolvedPackage[]> = {};
+  for (const [name, c] of Object.entries(closures)) {
+    out[name] = resolveClosure(universe, c.requests.map(parsePackageRequest), {
+      essential: c.essential,
+      priorities: c.priorities,
+      architecture: source.config.architecture,
+    });
+    source.reporter.emit({ type: 'step', stage: 'packages', message: `${name}: ${out[name].length} packages` });
+  }
+  return { repository, closures: out };
+}
+
+/** Resolves every closure of the profile and writes <profile>.lock.json. */
+export async function lockProfile(
+  profile: ResolvedProfile,
+  source: PackageSource,
+): Promise<{ path: string; lock: LockFile; previous?: LockFile }> {
+  const closures = closureInputs(profile);
+  const inputs = lockInputsOf(profile, closures);
+  const result = await resolveClosures(source, closures);
+  const lock = makeLock(inputs, result.repository.suites, result.closures);
+  const path = lockPathFor(profile.path);
+  let previous: LockFile | undefined;
+  try {
+    previous = readLock(path);
+  } catch {
+    previous = undefined;
+  }
+  writeLock(path, lock);
+  return { path, lock, ...(previous ? { previous } : {}) };
+}
+
+/** The profile's lock when it exists and still matches; undefined when there is none. */
+export function currentLock(profile: ResolvedProfile): LockFile | undefined {
+  const path = lockPathFor(profile.path);
+  const lock = readLock(path);
+  if (lock) checkLockMatches(path, lock, lockInputsOf(profile, closureInputs(profile)));
+  return lock;
+}
