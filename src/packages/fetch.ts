@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { BootforgeError } from '../errors/index.js';
 import type { Reporter } from '../log/events.js';
 import type { DownloadCache } from './cache.js';
@@ -142,6 +144,7 @@ export class Downloader {
 
   /** GET with redirects followed by hand, so that an https → http downgrade is refused (as apt does). */
   private async follow(start: string): Promise<Response> {
+    if (start.startsWith('file:')) return fileResponse(start);
     let url = start;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let response: Response;
@@ -195,6 +198,16 @@ export class Downloader {
   private release(): void {
     this.running--;
     this.waiting.shift()?.();
+  }
+}
+
+/** A local mirror (file:///srv/debian), as apt allows; a missing file is a 404. */
+async function fileResponse(url: string): Promise<Response> {
+  try {
+    const data = await readFile(fileURLToPath(url));
+    return new Response(data, { status: 200, headers: { 'content-length': String(data.length) } });
+  } catch {
+    return new Response(null, { status: 404 });
   }
 }
 

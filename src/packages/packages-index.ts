@@ -1,4 +1,5 @@
 import type { PackageRecord } from './types.js';
+import { parseVersion } from './version.js';
 
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
@@ -91,10 +92,17 @@ export class PackagesParser {
     }
   }
 
+  /** Stanzas skipped because a mandatory field was missing or the version unreadable. */
+  skipped = 0;
+
   private finish(): void {
     const s = this.stanza;
     if (s.name !== undefined && s.version !== undefined && s.filename !== undefined && s.sha256 !== undefined) {
-      this.records.push(toRecord(s, this.origin));
+      // One malformed stanza must not take the whole index down (the resolver sorts by version).
+      if (parseVersion(s.version) !== undefined && /^[0-9a-f]{64}$/.test(s.sha256)) this.records.push(toRecord(s, this.origin));
+      else this.skipped++;
+    } else if (Object.keys(s).length > 0) {
+      this.skipped++;
     }
     this.stanza = {};
     this.lastKey = undefined;

@@ -61,6 +61,13 @@ export async function verifyInRelease(text: string, options: VerifyOptions): Pro
     try {
       await sig.verified;
       const key = options.keys.find((k) => k.getKeys(sig.keyID).length > 0);
+      // openpgp accepts a signature made while the key was valid; apt (gpgv's EXPKEYSIG)
+      // refuses a key that has expired since, and so do we.
+      const expires = key ? await key.getExpirationTime() : null;
+      if (expires instanceof Date && expires < options.now) {
+        problems.push(`${sig.keyID.toHex().toUpperCase()}: the key expired on ${expires.toISOString()}`);
+        continue;
+      }
       signer = key?.getFingerprint().toUpperCase() ?? sig.keyID.toHex().toUpperCase();
       break;
     } catch (e) {

@@ -30,6 +30,8 @@ export interface RepoInputs {
   readonly insecure?: boolean;
   readonly env?: NodeJS.ProcessEnv;
   readonly aptDir?: string;
+  /** The keyring used when nothing else names one (Debian's archive keyring). */
+  readonly defaultKeyring?: string;
 }
 
 export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -62,6 +64,7 @@ export function resolveRepoConfig(inputs: RepoInputs): RepoConfig {
   ]);
   const explicitKeyring = pick([
     [inputs.keyring?.flag, '--keyring'],
+    [env.BOOTFORGE_KEYRING, 'BOOTFORGE_KEYRING'],
     [inputs.keyring?.profile, 'packages.keyring'],
   ]);
   let host: AptSource[] | undefined;
@@ -92,7 +95,7 @@ export function resolveRepoConfig(inputs: RepoInputs): RepoConfig {
       uri: uri.replace(/\/+$/, ''),
       suite,
       components: inputs.components,
-      keyring: keyringFor(explicitKeyring, signedBy, suite),
+      keyring: keyringFor(explicitKeyring, signedBy, suite, inputs.defaultKeyring ?? DEFAULT_KEYRING),
       origin,
     };
   });
@@ -108,11 +111,12 @@ function keyringFor(
   explicit: [string, string] | undefined,
   signedBy: string | undefined,
   suite: string,
+  fallback: string,
 ): RepoSuite['keyring'] {
   if (explicit) return { path: explicit[0] };
   if (signedBy !== undefined) return signedBy.includes('BEGIN PGP') ? { inline: signedBy } : { path: signedBy };
-  if (existsSync(DEFAULT_KEYRING)) return { path: DEFAULT_KEYRING };
+  if (existsSync(fallback)) return { path: fallback };
   throw new BootforgeError('BF_NO_KEYRING', `no keyring to verify suite ${suite} with`, {
-    hint: `pass --keyring <file>, set packages.keyring, or install debian-archive-keyring (${DEFAULT_KEYRING})`,
+    hint: `pass --keyring <file>, set BOOTFORGE_KEYRING or packages.keyring, or install debian-archive-keyring (${fallback})`,
   });
 }

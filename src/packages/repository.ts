@@ -50,6 +50,8 @@ export async function loadRepository(config: RepoConfig, options: LoadOptions): 
     if (!keys) keyrings.set(id, (keys = loadKeyring(suite.keyring)));
     return keys;
   };
+  // A bad keyring is a configuration error: report it before touching the network.
+  await Promise.all(config.insecure ? [] : config.suites.map(keysFor));
   const perSuite = await Promise.all(
     config.suites.map(async (suite) => {
       const state = await loadRelease(suite, config, options, now, keysFor);
@@ -72,17 +74,28 @@ async function loadRelease(
   keysFor: (s: RepoSuite) => Promise<Key[]>,
 ): Promise<SuiteState> {
   const url = `${suite.uri}/dists/${suite.suite}/InRelease`;
-  const bytes = await options.downloader.getUnverified(url);
-  const text = bytes.toString('utf8');
   let release: ReleaseInfo;
+  let bytes: Buffer;
   if (config.insecure) {
     options.reporter.emit({
       type: 'warning',
-      message: `--insecure: the signature of ${url} is NOT checked; anyone between you and the mirror can choose your packages`,
+      message: `--insecure: the signature of ${suite.suite} is NOT checked; anyone between you and the mirror can choose your packages`,
     });
-    release = parseRelease(signedTextUnchecked(text), { now, source: url });
+    // An unsigned repository has only Release; a signed one's InRelease is read without checking.
+    bytes = await options.downloader.getUnverified(url).catch(async (e: unknown) => {
+      if (e instanceof BootforgeError && e.message.endsWith('HTTP 404')) {
+        return options.downloader.getUnverified(`${suite.uri}/dists/${suite.suite}/Release`);
+      }
+      throw e;
+    });
+    const text = bytes.toString('utf8');
+    release = parseRelease(text.startsWith('-----BEGIN PGP SIGNED MESSAGE-----') ? signedTextUnchecked(text) : text, {
+      now,
+      source: url,
+    });
   } else {
-    release = await verifyInRelease(text, { keys: await keysFor(suite), now, source: url });
+    bytes = await options.downloader.getUnverified(url);
+    release = await verifyInRelease(bytes.toString('utf8'), { keys: await keysFor(suite), now, source: url });
   }
   options.reporter.emit({
     type: 'step',

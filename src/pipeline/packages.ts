@@ -181,3 +181,4 @@ export function currentLock(profile: ResolvedProfile): LockFile | undefined {
   if (lock) checkLockMatches(path, lock, lockInputsOf(profile, closureInputs(profile)));
   return lock;
 }
+export { lockPathFor } from '../packages/lock.js';

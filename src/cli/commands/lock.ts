@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { displayFile } from '../../fsutil/display.js';
-import { openPackageSource, lockProfile, repoSettingsOf } from '../../pipeline/packages.js';
+import { BootforgeError } from '../../errors/index.js';
+import { currentLock, lockPathFor, lockProfile, openPackageSource, repoSettingsOf } from '../../pipeline/packages.js';
 import { resolve } from '../../pipeline/resolve.js';
 import type { LockFile } from '../../packages/lock.js';
 import { formatSize } from '../../schema/size.js';
@@ -30,13 +31,24 @@ export function registerLock(program: Command, ctx: CliContext): void {
       .description('resolve every package the build of a profile needs and write <profile>.lock.json')
       .argument('<profile>', 'profile YAML file')
       .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
-      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList),
-  ).action(async (profilePath: string, o: SourceCliOptions & { hardware?: string[]; hardwareDir?: string[] }) => {
+      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+      .option('--check', 'only check that the lock exists and matches the profile (for CI); reads no mirror'),
+  ).action(async (profilePath: string, o: SourceCliOptions & { hardware?: string[]; hardwareDir?: string[]; check?: boolean }) => {
     const { resolved } = resolve({
       profile: profilePath,
       ...(o.hardware ? { hardware: o.hardware } : {}),
       ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
     });
+    if (o.check) {
+      const lock = currentLock(resolved);
+      if (!lock) {
+        throw new BootforgeError('BF_LOCK_STALE', `${displayFile(lockPathFor(resolved.path))} does not exist`, {
+          hint: `run bootforge lock ${profilePath}`,
+        });
+      }
+      ctx.out(`${displayFile(lockPathFor(resolved.path))} matches the profile`);
+      return;
+    }
     const reporter = reporterFor(o);
     const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
     const { path, lock, previous } = await lockProfile(resolved, source);
