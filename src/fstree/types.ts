@@ -46,12 +46,24 @@ export interface FifoEntry extends EntryBase {
 }
 export type TreeEntry = FileEntry | DirEntry | SymlinkEntry | HardlinkEntry | DeviceEntry | FifoEntry;
 
+/** What `BlobStore.putStream` returns. */
+export interface StoredBlob {
+  readonly sha256: string;
+  readonly size: number;
+}
+
 /** Content-addressed file data. */
 export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   get(sha256: string): Promise<Buffer>;
   /** Stores data and returns its SHA-256; storing the same content twice keeps one copy. */
   put(data: Buffer): Promise<string>;
+  /**
+   * Stores data that arrives in chunks, so a large file need not sit in memory
+   * whole; returns its SHA-256 and length. Optional: without it, callers collect
+   * the chunks and call `put`.
+   */
+  putStream?(chunks: AsyncIterable<Uint8Array>): Promise<StoredBlob>;
   /** Where the blob lives on disk, when it does (lets writers stream large files). */
   pathOf?(sha256: string): string | undefined;
 }

@@ -118,7 +118,7 @@ export class Downloader {
       if (expected && bytes > expected.size) {
         throw new BootforgeError(
           'BF_HASH_MISMATCH',
-          `${url} is larger than the ${expected.size} bytes its index promised`,
+          `${url} does not match its signed index: it is larger than the ${expected.size} bytes promised`,
           {
             hint: 'the mirror served something else than the signed index describes; refusing it',
           },

@@ -133,10 +133,11 @@ export function readLock(path: string): LockFile | undefined {
       hint: 'run bootforge lock again',
     });
   }
-  if (lock.lockVersion !== LOCK_VERSION) {
+  const version: unknown = lock.lockVersion;
+  if (version !== LOCK_VERSION) {
     throw new BootforgeError(
       'BF_LOCK_STALE',
-      `${displayFile(path)} has lock version ${String(lock.lockVersion)}, this bootforge writes ${LOCK_VERSION}`,
+      `${displayFile(path)} has lock version ${JSON.stringify(version)}, this bootforge writes ${LOCK_VERSION}`,
       {
         hint: 'run bootforge lock again',
       },

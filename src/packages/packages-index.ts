@@ -99,7 +99,8 @@ export class PackagesParser {
     const s = this.stanza;
     if (s.name !== undefined && s.version !== undefined && s.filename !== undefined && s.sha256 !== undefined) {
       // One malformed stanza must not take the whole index down (the resolver sorts by version).
-      if (parseVersion(s.version) !== undefined && /^[0-9a-f]{64}$/.test(s.sha256)) this.records.push(toRecord(s, this.origin));
+      if (parseVersion(s.version) !== undefined && /^[0-9a-f]{64}$/.test(s.sha256))
+        this.records.push(toRecord(s, this.origin));
       else this.skipped++;
     } else if (Object.keys(s).length > 0) {
       this.skipped++;
@@ -138,5 +139,5 @@ function toRecord(s: Partial<Mutable>, origin: Origin): PackageRecord {
     suite: origin.suite,
     component: origin.component,
     uri: origin.uri,
-  } as PackageRecord;
+  };
 }

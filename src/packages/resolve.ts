@@ -145,7 +145,9 @@ export function resolveClosure(
     const suggestion = didYouMean(rel.name, universe.names());
     throw new BootforgeError(
       'BF_PACKAGE_NOT_FOUND',
-      `${who} needs ${relationText(rel)}, which no configured suite has`,
+      who === 'the request'
+        ? `package ${relationText(rel)} is in none of the configured suites`
+        : `${who} needs ${relationText(rel)}, which none of the configured suites has`,
       {
         hint: suggestion
           ? `did you mean ${JSON.stringify(suggestion)}?`

@@ -1,4 +1,5 @@
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Reporter } from '../log/events.js';
 import { cacheRoot, DownloadCache } from '../packages/cache.js';
 import { Downloader } from '../packages/fetch.js';
@@ -48,7 +49,14 @@ export interface RepoSettings {
   readonly keyring?: string;
 }
 
-export function openPackageSource(settings: RepoSettings, flags: SourceFlags, reporter: Reporter): PackageSource {
+/** A mirror given as a folder ("./mirror", "/srv/debian") is a file: URL, as apt's file: sources. */
+function mirrorUrl(value: string | undefined): string | undefined {
+  if (value === undefined || /^[a-z][a-z0-9+.-]*:/i.test(value)) return value;
+  return pathToFileURL(resolvePath(value)).href;
+}
+
+export function openPackageSource(settings: RepoSettings, rawFlags: SourceFlags, reporter: Reporter): PackageSource {
+  const flags = { ...rawFlags, mirror: mirrorUrl(rawFlags.mirror), securityMirror: mirrorUrl(rawFlags.securityMirror) };
   const config = resolveRepoConfig({
     suites: settings.suites,
     components: settings.components,

@@ -40,6 +40,9 @@ export interface RequestRecord {
   status: number;
   /** Whether a fault handled the request. */
   faulted: boolean;
+  /** When the request arrived and when its response closed (performance.now() ms); for concurrency checks. */
+  readonly start: number;
+  end?: number;
 }
 
 export interface RepoServer {
@@ -137,8 +140,12 @@ export async function startRepoServer(rootDir: string, opts: RepoServerOptions =
       path: requestPath(req.url),
       status: 0,
       faulted: false,
+      start: performance.now(),
     };
     requests.push(record);
+    res.on('close', () => {
+      record.end = performance.now();
+    });
     handle(res, record).catch((e: unknown) => {
       if (!res.headersSent) send(res, record, 500, Buffer.from(`server error: ${String(e)}\n`));
       else res.destroy();

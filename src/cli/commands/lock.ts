@@ -33,42 +33,47 @@ export function registerLock(program: Command, ctx: CliContext): void {
       .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
       .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
       .option('--check', 'only check that the lock exists and matches the profile (for CI); reads no mirror'),
-  ).action(async (profilePath: string, o: SourceCliOptions & { hardware?: string[]; hardwareDir?: string[]; check?: boolean }) => {
-    const { resolved } = resolve({
-      profile: profilePath,
-      ...(o.hardware ? { hardware: o.hardware } : {}),
-      ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
-    });
-    if (o.check) {
-      const lock = currentLock(resolved);
-      if (!lock) {
-        throw new BootforgeError('BF_LOCK_STALE', `${displayFile(lockPathFor(resolved.path))} does not exist`, {
-          hint: `run bootforge lock ${profilePath}`,
-        });
+  ).action(
+    async (
+      profilePath: string,
+      o: SourceCliOptions & { hardware?: string[]; hardwareDir?: string[]; check?: boolean },
+    ) => {
+      const { resolved } = resolve({
+        profile: profilePath,
+        ...(o.hardware ? { hardware: o.hardware } : {}),
+        ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
+      });
+      if (o.check) {
+        const lock = currentLock(resolved);
+        if (!lock) {
+          throw new BootforgeError('BF_LOCK_STALE', `${displayFile(lockPathFor(resolved.path))} does not exist`, {
+            hint: `run bootforge lock ${profilePath}`,
+          });
+        }
+        ctx.out(`${displayFile(lockPathFor(resolved.path))} matches the profile`);
+        return;
       }
-      ctx.out(`${displayFile(lockPathFor(resolved.path))} matches the profile`);
-      return;
-    }
-    const reporter = reporterFor(o);
-    const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
-    const { path, lock, previous } = await lockProfile(resolved, source);
-    reporter.close();
-    if (o.json) {
-      ctx.out(
-        JSON.stringify(
-          { path: displayFile(path), inputsSha256: lock.inputsSha256, changes: lockChanges(previous, lock) },
-          null,
-          2,
-        ),
-      );
-      return;
-    }
-    for (const [name, { packages }] of Object.entries(lock.closures)) {
-      const size = packages.reduce((n, p) => n + p.size, 0);
-      ctx.out(`${name}: ${packages.length} packages, ${formatSize(size)}`);
-    }
-    const changes = lockChanges(previous, lock);
-    if (previous) ctx.out(changes.length ? `changes:\n  ${changes.join('\n  ')}` : 'no package changes');
-    ctx.out(`wrote ${displayFile(path)}`);
-  });
+      const reporter = reporterFor(o);
+      const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+      const { path, lock, previous } = await lockProfile(resolved, source);
+      reporter.close();
+      if (o.json) {
+        ctx.out(
+          JSON.stringify(
+            { path: displayFile(path), inputsSha256: lock.inputsSha256, changes: lockChanges(previous, lock) },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      for (const [name, { packages }] of Object.entries(lock.closures)) {
+        const size = packages.reduce((n, p) => n + p.size, 0);
+        ctx.out(`${name}: ${packages.length} packages, ${formatSize(size)}`);
+      }
+      const changes = lockChanges(previous, lock);
+      if (previous) ctx.out(changes.length ? `changes:\n  ${changes.join('\n  ')}` : 'no package changes');
+      ctx.out(`wrote ${displayFile(path)}`);
+    },
+  );
 }

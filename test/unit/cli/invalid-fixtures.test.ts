@@ -22,8 +22,10 @@ describe('invalid inputs give their exact error and exit 2', () => {
         .map((f) => /\bBF_[A-Z_]+\b/.exec(readFileSync(f.expectedPath, 'utf8'))?.[0])
         .filter((c) => c !== undefined),
     );
+    // BF_NO_KEYRING needs a host without debian-archive-keyring: covered by a unit test instead.
+    const hostDependent = ['BF_NO_KEYRING'];
     const inputCodes = Object.entries(CATALOGUE)
-      .filter(([, v]) => v.kind === 'input')
+      .filter(([k, v]) => v.kind === 'input' && !hostDependent.includes(k))
       .map(([k]) => k);
     expect(inputCodes.filter((c) => !seen.has(c))).toEqual([]);
     expect(fixtures.length).toBeGreaterThanOrEqual(25);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDeb822Sources, parseOneLineSources, readAptSources } from '../../../src/packages/apt-sources.js';
 import { resolveRepoConfig, securityUriFor } from '../../../src/packages/repo-config.js';
-import { BootforgeError } from '../../../src/errors/index.js';
+import { type BootforgeError } from '../../../src/errors/index.js';
 
 const DEB822 = `# comment
 Types: deb deb-src
