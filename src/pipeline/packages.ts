@@ -17,6 +17,8 @@ import { resolveRepoConfig, type RepoConfig } from '../packages/repo-config.js';
 import { loadRepository, type LoadedRepository } from '../packages/repository.js';
 import { parsePackageRequest, resolveClosure, type ResolvedPackage } from '../packages/resolve.js';
 import { Universe } from '../packages/universe.js';
+import { assembleTree, PackageStore, type UnpackedPackage } from '../packages/unpack.js';
+import type { FsTree } from '../fstree/tree.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 
 /** Command-line and environment settings of the package source. */
@@ -190,3 +192,55 @@ export function currentLock(profile: ResolvedProfile): LockFile | undefined {
   return lock;
 }
 export { lockPathFor } from '../packages/lock.js';
+
+/** What to fetch and unpack: a resolved record or a locked package. */
+export interface PackageRef {
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+  readonly suite: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/**
+ * Fetches (verified) and unpacks packages, each at most once per machine: a
+ * package already unpacked is not even downloaded again. Downloads run in
+ * parallel; extraction runs one at a time (the xz decoder is one per process).
+ */
+export async function unpackPackages(
+  source: PackageSource,
+  packages: readonly PackageRef[],
+): Promise<UnpackedPackage[]> {
+  const store = new PackageStore(source.cacheRoot);
+  const uriOf = new Map(source.config.suites.map((s) => [s.suite, s.uri]));
+  const fetches = new Map<string, Promise<Buffer>>();
+  const fetchOf = (p: PackageRef): Promise<Buffer> => {
+    let f = fetches.get(p.sha256);
+    if (!f) {
+      const uri = uriOf.get(p.suite) ?? source.config.suites[0]?.uri ?? '';
+      f = source.downloader.get(`${uri}/${p.filename}`, p, `${p.name}_${p.version}`);
+      fetches.set(p.sha256, f);
+    }
+    return f;
+  };
+  // Start every download that a cached manifest does not make unnecessary.
+  for (const p of packages) if (!store.cached(p)) void fetchOf(p).catch(() => undefined);
+  const out: UnpackedPackage[] = [];
+  for (const p of packages) {
+    out.push(await store.unpack(p, () => fetchOf(p)));
+    fetches.delete(p.sha256); // let the bytes go
+  }
+  source.reporter.emit({ type: 'step', stage: 'packages', message: `unpacked ${out.length} packages` });
+  return out;
+}
+
+export function refOf(p: ResolvedPackage): PackageRef {
+  return p.record;
+}
+
+/** One merged-/usr tree of unpacked packages (see assembleTree). */
+export function assembleTreeOf(packages: readonly UnpackedPackage[]): FsTree {
+  return assembleTree(packages);
+}

@@ -105,7 +105,8 @@ describe('startRepoServer', () => {
     const followed = await fetch(new URL('dists/stable/InRelease', a.url));
     expect(followed.url).toBe(target);
     expect(await followed.text()).toBe('from the second host\n');
-    expect(b.requests).toEqual([{ method: 'GET', path: '/mirror.txt', status: 200, faulted: false }]);
+    expect(b.requests).toMatchObject([{ method: 'GET', path: '/mirror.txt', status: 200, faulted: false }]);
+    expect(b.requests[0]?.end).toBeGreaterThanOrEqual(b.requests[0]?.start ?? Infinity);
   });
 
   it('serves other bytes, even for a missing path', async () => {
