@@ -233,6 +233,21 @@ export const CATALOGUE = {
     title: 'Two entries of the file tree cannot share a path (a directory and a file, or a file as a parent)',
     hint: 'the packages conflict; remove one of them from the profile',
   },
+  BF_TOOL_MISSING: {
+    kind: 'failure',
+    title: 'A host tool bootforge needs for this command is not installed',
+    hint: 'install the Debian package the message names',
+  },
+  BF_TOOL_FAILED: {
+    kind: 'failure',
+    title: 'A host tool failed',
+    hint: undefined,
+  },
+  BF_QEMU_TIMEOUT: {
+    kind: 'failure',
+    title: 'A QEMU guest did not reach an expected point in time',
+    hint: 'read the serial log the message names',
+  },
   BF_INTERNAL: { kind: 'failure', title: 'A bug in bootforge', hint: 'please report it with the output of --debug' },
   BF_IO: { kind: 'failure', title: 'Reading or writing a file failed', hint: undefined },
 } as const satisfies Record<string, { kind: 'input' | 'failure'; title: string; hint: string | undefined }>;
