@@ -248,6 +248,11 @@ export const CATALOGUE = {
     title: 'A QEMU guest did not reach an expected point in time',
     hint: 'read the serial log the message names',
   },
+  BF_KERNEL_NOT_FOUND: {
+    kind: 'input',
+    title: 'The kernel package yields no kernel, or several',
+    hint: 'kernel.package must name one kernel image package, e.g. linux-image-amd64',
+  },
   BF_INTERNAL: { kind: 'failure', title: 'A bug in bootforge', hint: 'please report it with the output of --debug' },
   BF_IO: { kind: 'failure', title: 'Reading or writing a file failed', hint: undefined },
 } as const satisfies Record<string, { kind: 'input' | 'failure'; title: string; hint: string | undefined }>;

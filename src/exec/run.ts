@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { BootforgeError } from '../errors/index.js';
 
 /** Debian packages that provide the host tools bootforge may call, for "install X" hints. */
@@ -80,7 +81,9 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
         const pkg = PROVIDERS[name];
         reject(
           new BootforgeError('BF_TOOL_MISSING', `${program} is not installed`, {
-            hint: pkg ? `install it: apt-get install ${pkg}` : `install ${name}, or set BOOTFORGE_TOOL_${name.toUpperCase()}`,
+            hint: pkg
+              ? `install it: apt-get install ${pkg}`
+              : `install ${name}, or set BOOTFORGE_TOOL_${name.toUpperCase()}`,
           }),
         );
       } else reject(new BootforgeError('BF_TOOL_FAILED', `cannot run ${program}: ${e.message}`, { cause: e }));
@@ -90,9 +93,14 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       const result = { code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if ((options.okCodes ?? [0]).includes(result.code)) resolve(result);
       else {
-        const why = signal ? `was killed by ${signal}${options.timeoutMs ? ` (timeout ${options.timeoutMs} ms)` : ''}` : `exited with ${result.code}`;
+        const why = signal
+          ? `was killed by ${signal}${options.timeoutMs ? ` (timeout ${options.timeoutMs} ms)` : ''}`
+          : `exited with ${result.code}`;
         reject(
-          new BootforgeError('BF_TOOL_FAILED', `${[program, ...args].join(' ')} ${why}: ${result.stderr.trim().split('\n').slice(-5).join(' | ')}`),
+          new BootforgeError(
+            'BF_TOOL_FAILED',
+            `${[program, ...args].join(' ')} ${why}: ${result.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+          ),
         );
       }
     });
@@ -112,8 +120,8 @@ export async function hasTool(name: string, probeArgs: readonly string[] = ['--v
 }
 
 export interface Interactive {
-  readonly stdout: import('node:stream').Readable;
-  readonly stdin: import('node:stream').Writable;
+  readonly stdout: Readable;
+  readonly stdin: Writable;
   readonly stderrText: () => string;
   /** Resolves with the exit code (or -1 when killed by a signal). */
   readonly exited: Promise<number>;
@@ -125,7 +133,11 @@ export function spawnInteractive(argv: readonly string[], options: Pick<RunOptio
   const [name, ...args] = argv;
   if (name === undefined) throw new BootforgeError('BF_INTERNAL', 'spawnInteractive() needs a program');
   const program = toolPath(name);
-  const child = spawn(program, args, { cwd: options.cwd, env: { ...baseEnv(), ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    env: { ...baseEnv(), ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<number>((resolve, reject) => {
@@ -133,7 +145,11 @@ export function spawnInteractive(argv: readonly string[], options: Pick<RunOptio
       const pkg = PROVIDERS[name];
       reject(
         e.code === 'ENOENT'
-          ? new BootforgeError('BF_TOOL_MISSING', `${program} is not installed`, pkg ? { hint: `install it: apt-get install ${pkg}` } : {})
+          ? new BootforgeError(
+              'BF_TOOL_MISSING',
+              `${program} is not installed`,
+              pkg ? { hint: `install it: apt-get install ${pkg}` } : {},
+            )
           : new BootforgeError('BF_TOOL_FAILED', `cannot run ${program}: ${e.message}`, { cause: e }),
       );
     });

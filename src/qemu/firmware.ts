@@ -36,7 +36,9 @@ export function findUefiFirmware(options: { secureBoot?: boolean; dirs?: readonl
   for (const dir of dirs) {
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+      names = readdirSync(dir)
+        .filter((n) => n.endsWith('.json'))
+        .sort();
     } catch {
       continue;
     }
@@ -50,10 +52,13 @@ export function findUefiFirmware(options: { secureBoot?: boolean; dirs?: readonl
       } catch {
         continue;
       }
-      const x86 = (d.targets ?? []).some((t) => t.architecture === 'x86_64' && (t.machines ?? []).some((m) => m.startsWith('pc-q35')));
+      const x86 = (d.targets ?? []).some(
+        (t) => t.architecture === 'x86_64' && (t.machines ?? []).some((m) => m.startsWith('pc-q35')),
+      );
       const code = d.mapping?.executable?.filename;
       const vars = d.mapping?.['nvram-template']?.filename;
-      if (!(d['interface-types'] ?? []).includes('uefi') || !x86 || d.mapping?.device !== 'flash' || !code || !vars) continue;
+      if (!(d['interface-types'] ?? []).includes('uefi') || !x86 || d.mapping?.device !== 'flash' || !code || !vars)
+        continue;
       const features = d.features ?? [];
       candidates.push({
         code,
@@ -66,9 +71,13 @@ export function findUefiFirmware(options: { secureBoot?: boolean; dirs?: readonl
   }
   const wanted = candidates.find((c) => c.secureBoot === (options.secureBoot ?? false));
   if (!wanted) {
-    throw new BootforgeError('BF_TOOL_MISSING', `no ${options.secureBoot ? 'Secure Boot ' : ''}UEFI firmware for x86_64 found in ${dirs.join(', ')}`, {
-      hint: 'install OVMF: apt-get install ovmf',
-    });
+    throw new BootforgeError(
+      'BF_TOOL_MISSING',
+      `no ${options.secureBoot ? 'Secure Boot ' : ''}UEFI firmware for x86_64 found in ${dirs.join(', ')}`,
+      {
+        hint: 'install OVMF: apt-get install ovmf',
+      },
+    );
   }
   return wanted;
 }

@@ -28,7 +28,10 @@ export interface MachineSpec {
   readonly uefi?: { readonly varsPath: string };
   readonly disks?: readonly DiskSpec[];
   /** SMBIOS strings, to fake a laptop's DMI: type 1 (system) and type 2 (board). */
-  readonly smbios?: { readonly system?: Readonly<Record<string, string>>; readonly board?: Readonly<Record<string, string>> };
+  readonly smbios?: {
+    readonly system?: Readonly<Record<string, string>>;
+    readonly board?: Readonly<Record<string, string>>;
+  };
   /** Forward host 127.0.0.1:<port> to guest port 22 through user networking. */
   readonly sshPort?: number;
   readonly serialLog?: string;
@@ -73,7 +76,10 @@ export function qemuArgs(spec: MachineSpec): string[] {
   let usb = false;
   (spec.disks ?? []).forEach((d, i) => {
     const id = `disk${i}`;
-    args.push('-drive', `if=none,id=${id},format=${d.format ?? 'raw'},file=${d.path}${d.readonly ? ',readonly=on' : ''}`);
+    args.push(
+      '-drive',
+      `if=none,id=${id},format=${d.format ?? 'raw'},file=${d.path}${d.readonly ? ',readonly=on' : ''}`,
+    );
     const serial = d.serial ? `,serial=${d.serial}` : '';
     switch (d.interface) {
       case 'virtio':
@@ -95,7 +101,12 @@ export function qemuArgs(spec: MachineSpec): string[] {
   if (spec.smbios?.system) args.push(...smbiosArg(1, spec.smbios.system));
   if (spec.smbios?.board) args.push(...smbiosArg(2, spec.smbios.board));
   if (spec.sshPort !== undefined) {
-    args.push('-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`, '-device', 'virtio-net-pci,netdev=net0');
+    args.push(
+      '-netdev',
+      `user,id=net0,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+      '-device',
+      'virtio-net-pci,netdev=net0',
+    );
   } else {
     args.push('-nic', 'none');
   }
