@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { BootforgeError, isBootforgeError } from '../errors/index.js';
 import { registerExplain } from './commands/explain.js';
 import { registerHardware } from './commands/hardware.js';
+import { registerInitrd } from './commands/initrd.js';
 import { registerLock } from './commands/lock.js';
 import { registerPackages } from './commands/packages.js';
 import { registerValidate } from './commands/validate.js';
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerHardware(program, ctx);
   registerPackages(program, ctx);
   registerLock(program, ctx);
+  registerInitrd(program, ctx);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);
   return program;

@@ -223,6 +223,21 @@ export const CATALOGUE = {
     title: 'A package file is not a valid .deb, or uses a format bootforge does not read',
     hint: 'the download may be truncated or corrupt; delete it from the cache and retry',
   },
+  BF_MODULE_NOT_FOUND: {
+    kind: 'input',
+    title: 'A kernel module that the kernel package neither ships nor builds in',
+    hint: 'check the name (modinfo -n NAME on a machine with this kernel), or add the package that ships it',
+  },
+  BF_BINARY_NOT_FOUND: {
+    kind: 'input',
+    title: 'A program for the initrd, or a library it needs, is not in the package tree',
+    hint: 'add the Debian package that ships it to the profile',
+  },
+  BF_BAD_ELF: {
+    kind: 'failure',
+    title: 'A file that should be an ELF object (program, library, kernel module) is malformed or of another kind',
+    hint: 'the package may be corrupt: delete it from the cache and retry',
+  },
   BF_UNSAFE_ARCHIVE: {
     kind: 'failure',
     title: 'A package archive holds an entry that would escape the tree',
@@ -232,6 +247,41 @@ export const CATALOGUE = {
     kind: 'failure',
     title: 'Two entries of the file tree cannot share a path (a directory and a file, or a file as a parent)',
     hint: 'the packages conflict; remove one of them from the profile',
+  },
+  BF_IMAGE_LAYOUT: {
+    kind: 'input',
+    title: 'A disk layout that cannot be written: partitions overlap or do not fit, or an entry is malformed',
+    hint: 'make the disk larger or the partitions smaller; at most 128 partitions, names of at most 36 UTF-16 code units',
+  },
+  BF_BMAP: {
+    kind: 'failure',
+    title: 'A block map (.bmap) is malformed, or does not match its own checksum or its image',
+    hint: 'regenerate the image and its .bmap together; a .bmap belongs to exactly one image file',
+  },
+  BF_FAT_TOO_LARGE: {
+    kind: 'input',
+    title: 'A file of 4 GiB or more, which FAT32 cannot store (4 GiB - 1 bytes at most)',
+    hint: 'keep the file off the FAT volume (the ESP), or split it into parts below 4 GiB',
+  },
+  BF_FAT_FULL: {
+    kind: 'input',
+    title: 'The files do not fit in the FAT32 volume',
+    hint: 'make the volume (the ESP) at least as large as the message says, or put fewer files on it',
+  },
+  BF_FAT_TOO_SMALL: {
+    kind: 'input',
+    title: 'A volume too small for FAT32, which needs 65525 clusters (33 MiB) at least',
+    hint: 'UEFI firmware reads the ESP as FAT32: give it at least 33 MiB',
+  },
+  BF_FAT_PATH: {
+    kind: 'input',
+    title: 'A path that a FAT file system cannot store',
+    hint: 'FAT names are case-insensitive, at most 255 UTF-16 code units, free of " * / : < > ? \\ | and control characters, and do not end in a space or a dot',
+  },
+  BF_FAT_INVALID: {
+    kind: 'input',
+    title: 'A volume that is not a readable FAT32 file system',
+    hint: 'check that the offset points at the start of the FAT32 partition; fsck.fat -n -v shows what is wrong',
   },
   BF_TOOL_MISSING: {
     kind: 'failure',
@@ -252,6 +302,21 @@ export const CATALOGUE = {
     kind: 'input',
     title: 'The kernel package yields no kernel, or several',
     hint: 'kernel.package must name one kernel image package, e.g. linux-image-amd64',
+  },
+  BF_TEMPLATE: {
+    kind: 'failure',
+    title: 'A template is unsafe, or cannot be rendered with the values given to it',
+    hint: 'templates ship with bootforge: please report it with the output of --debug',
+  },
+  BF_CPIO_ENTRY: {
+    kind: 'failure',
+    title: 'A file-tree entry cannot go into an initramfs cpio archive as the kernel would read it',
+    hint: 'the message names the entry and the limit it breaks (newc fields, PATH_MAX, parents that are not directories)',
+  },
+  BF_INITRD_FORMAT: {
+    kind: 'failure',
+    title: 'An initrd is malformed: a segment, its compression or a cpio header cannot be read as the kernel would',
+    hint: 'check that the file is an initramfs (cpio newc, plain or compressed with gzip, zstd or xz) and is not truncated',
   },
   BF_INTERNAL: { kind: 'failure', title: 'A bug in bootforge', hint: 'please report it with the output of --debug' },
   BF_IO: { kind: 'failure', title: 'Reading or writing a file failed', hint: undefined },

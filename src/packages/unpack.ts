@@ -84,3 +84,8 @@ export function assembleTree(packages: readonly UnpackedPackage[]): FsTree {
   for (const p of packages) for (const entry of p.entries) tree.add(entry, { package: p.name });
   return tree;
 }
+
+/** The blob store of the package store under a cache root (file contents by SHA-256). */
+export function storeBlobs(cacheRoot: string): BlobStore {
+  return new PackageStore(cacheRoot).blobs;
+}

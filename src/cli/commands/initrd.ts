@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import { displayFile } from '../../fsutil/display.js';
+import { buildInitrd, inspectInitrdFile } from '../../pipeline/initrd-api.js';
+import { openPackageSource, repoSettingsOf } from '../../pipeline/packages.js';
+import { resolve } from '../../pipeline/resolve.js';
+import { formatSize } from '../../schema/size.js';
+import { BootforgeError } from '../../errors/index.js';
+import { collectList, type CliContext } from '../context.js';
+import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
+
+interface InitrdOptions extends SourceCliOptions {
+  hardware?: string[];
+  hardwareDir?: string[];
+  output?: string;
+  role?: string;
+  marker?: string;
+  compression?: string;
+  level?: string;
+}
+
+const ROLES = ['probe', 'installer', 'generation'] as const;
+
+export function registerInitrd(program: Command, ctx: CliContext): void {
+  addSourceOptions(
+    program
+      .command('initrd')
+      .description('build an initrd for a profile: kernel modules and firmware it needs, busybox, /init')
+      .argument('<profile>', 'profile YAML file')
+      .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
+      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+      .option('-o, --output <file>', 'where to write the initrd', 'initrd.img')
+      .option('--role <role>', `what the initrd does after /init: ${ROLES.join(', ')}`, 'probe')
+      .option('--marker <text>', 'probe role: the text of the "bootforge-probe: OK <marker>" line')
+      .option('--compression <c>', 'zstd, gzip or none', 'zstd')
+      .option('--level <n>', 'compression level'),
+  ).action(async (profilePath: string, o: InitrdOptions) => {
+    if (!ROLES.includes(o.role as (typeof ROLES)[number])) {
+      throw new BootforgeError('BF_USAGE', `unknown role ${JSON.stringify(o.role)}; use ${ROLES.join(', ')}`);
+    }
+    if (!['zstd', 'gzip', 'none'].includes(o.compression ?? '')) {
+      throw new BootforgeError(
+        'BF_USAGE',
+        `unknown compression ${JSON.stringify(o.compression)}; use zstd, gzip or none`,
+      );
+    }
+    const { resolved } = resolve({
+      profile: profilePath,
+      ...(o.hardware ? { hardware: o.hardware } : {}),
+      ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
+    });
+    const reporter = reporterFor(o);
+    const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+    const artifact = await buildInitrd({
+      profile: resolved,
+      source,
+      role: o.role as (typeof ROLES)[number],
+      out: o.output ?? 'initrd.img',
+      ...(o.marker !== undefined ? { marker: o.marker } : {}),
+      compression: o.compression as 'zstd' | 'gzip' | 'none',
+      ...(o.level !== undefined ? { level: Number(o.level) } : {}),
+    });
+    reporter.close();
+    if (o.json) {
+      ctx.out(JSON.stringify({ ...artifact, path: displayFile(artifact.path) }, null, 2));
+      return;
+    }
+    ctx.out(`${displayFile(artifact.path)}: ${formatSize(artifact.size)}, kernel ${artifact.kernel.release}`);
+    for (const s of artifact.segments)
+      ctx.out(
+        `  ${s.name.padEnd(8)} ${s.compression.padEnd(5)} ${formatSize(s.size).padStart(10)}${s.cached ? '  (cached)' : ''}`,
+      );
+    ctx.out(
+      `  ${artifact.modules.length} modules, ${artifact.builtins.length} built-in, ${artifact.firmware.included} firmware files, programs: ${artifact.binaries.join(' ')}`,
+    );
+    ctx.out(`  kernel image: ${artifact.kernel.vmlinuz}`);
+  });
+
+  program
+    .command('inspect')
+    .description('list what an initrd holds: segments, compression, entries with modes and sizes')
+    .argument('<file>', 'initrd file')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const info = await inspectInitrdFile(file);
+      if (o.json) {
+        ctx.out(JSON.stringify(info, null, 2));
+        return;
+      }
+      for (const seg of info.segments) {
+        ctx.out(
+          `segment at ${seg.offset}: ${seg.compression}, ${formatSize(seg.compressedSize)}, ${seg.entries.length} entries`,
+        );
+        for (const e of seg.entries) {
+          const type = e.mode >>> 12;
+          const kind =
+            type === 0o04
+              ? 'd'
+              : type === 0o12
+                ? 'l'
+                : type === 0o02
+                  ? 'c'
+                  : type === 0o06
+                    ? 'b'
+                    : type === 0o01
+                      ? 'p'
+                      : '-';
+          const perm = (e.mode & 0o7777).toString(8).padStart(4, '0');
+          ctx.out(
+            `  ${kind}${perm} ${String(e.uid).padStart(4)} ${String(e.gid).padStart(4)} ${String(e.size).padStart(10)}  ${e.name}${e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : ''}`,
+          );
+        }
+      }
+    });
+}

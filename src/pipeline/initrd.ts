@@ -1,0 +1,340 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { FsTree } from '../fstree/tree.js';
+import type { BlobStore, TreeEntry } from '../fstree/types.js';
+import { binaryClosure, type InitrdPath } from '../initrd/binaries.js';
+import { generatedFile } from '../initrd/cpio.js';
+import { firmwareClosure } from '../initrd/firmware.js';
+import { findKernel, type KernelInTree } from '../initrd/kernel.js';
+import { indexKernelModules, moduleClosure, ModuleIndex, writeModuleFiles } from '../initrd/modules.js';
+import { buildSegment, writeInitrd, type BuiltSegment } from '../initrd/segments.js';
+import type { SegmentCompression } from '../initrd/compress.js';
+import { writeFileAtomic } from '../packages/cache.js';
+import { storeBlobs } from '../packages/unpack.js';
+import type { ResolvedProfile } from '../profile/resolve.js';
+import type { InitrdRole } from '../templates/contexts.js';
+import { renderTemplate } from '../templates/render.js';
+import {
+  assembleTreeOf,
+  closureInputs,
+  currentLock,
+  resolveClosures,
+  unpackPackages,
+  type PackageRef,
+  type PackageSource,
+} from './packages.js';
+
+// busybox applets every bootforge initrd links: what /init and the stage scripts call.
+const BUSYBOX_APPLETS = [
+  'sh',
+  'ash',
+  'mount',
+  'umount',
+  'modprobe',
+  'insmod',
+  'lsmod',
+  'mkdir',
+  'mknod',
+  'cat',
+  'ls',
+  'echo',
+  'printf',
+  'sleep',
+  'poweroff',
+  'reboot',
+  'halt',
+  'switch_root',
+  'chroot',
+  'dmesg',
+  'grep',
+  'sed',
+  'awk',
+  'tr',
+  'cut',
+  'head',
+  'tail',
+  'wc',
+  'sort',
+  'uniq',
+  'test',
+  '[',
+  'ln',
+  'cp',
+  'mv',
+  'rm',
+  'rmdir',
+  'sync',
+  'uname',
+  'sha256sum',
+  'dd',
+  'find',
+  'xargs',
+  'stat',
+  'readlink',
+  'basename',
+  'dirname',
+  'date',
+  'hostname',
+  'setsid',
+  'cttyhack',
+  'blkid',
+  'env',
+  'true',
+  'false',
+  'kill',
+  'ps',
+  'touch',
+  'chmod',
+  'chown',
+  'id',
+  'seq',
+  'expr',
+  'tee',
+  'od',
+  'hexdump',
+];
+
+/** Programs each role needs besides busybox (resolved with their libraries inside the package tree). */
+const ROLE_PROGRAMS: Record<InitrdRole, readonly string[]> = {
+  probe: [],
+  installer: ['sfdisk', 'mkfs.ext4', 'mkfs.fat'],
+  generation: [],
+};
+
+export interface InitrdBuildOptions {
+  readonly profile: ResolvedProfile;
+  readonly source: PackageSource;
+  readonly role: InitrdRole;
+  readonly out: string;
+  /** For the probe role: the line `bootforge-probe: OK <marker>` a boot test waits for. */
+  readonly marker?: string;
+  readonly compression?: SegmentCompression;
+  readonly level?: number;
+  /** Timestamp of every entry; default: SOURCE_DATE_EPOCH, else the lock's, else 0. */
+  readonly sourceDateEpoch?: number;
+}
+
+export interface InitrdArtifact {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly kernel: { readonly release: string; readonly vmlinuz: string; readonly sha256: string };
+  readonly segments: readonly { name: string; compression: string; size: number; sha256: string; cached: boolean }[];
+  readonly modules: readonly string[];
+  readonly builtins: readonly string[];
+  readonly firmware: { readonly included: number; readonly missing: readonly string[] };
+  readonly binaries: readonly string[];
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** The installer closure's packages: from the lock when it is current, else resolved now. */
+async function installerPackages(
+  profile: ResolvedProfile,
+  source: PackageSource,
+): Promise<{ refs: PackageRef[]; epoch?: number }> {
+  const lock = currentLock(profile);
+  if (lock) return { refs: [...(lock.closures.installer?.packages ?? [])], epoch: lock.sourceDateEpoch };
+  const { closures } = await resolveClosures(source, {
+    installer: closureInputs(profile).installer ?? { requests: [], essential: false, priorities: [] },
+  });
+  return { refs: (closures.installer ?? []).map((p) => p.record) };
+}
+
+/** The module index of a kernel, cached by the SHA-256 of its image (the same image has the same modules). */
+async function moduleIndexFor(
+  tree: FsTree,
+  blobs: BlobStore,
+  kernel: KernelInTree,
+  cacheRoot: string,
+): Promise<ModuleIndex> {
+  const path = join(cacheRoot, 'modindex', `${kernel.vmlinuz.sha256}.json`);
+  try {
+    return ModuleIndex.fromJSON(JSON.parse(readFileSync(path, 'utf8')));
+  } catch {
+    const index = await indexKernelModules(tree, blobs, kernel.release);
+    writeFileAtomic(path, JSON.stringify(index.toJSON()));
+    return index;
+  }
+}
+
+function sourceDateEpoch(explicit: number | undefined, fromLock: number | undefined): number {
+  if (explicit !== undefined) return explicit;
+  const env = process.env.SOURCE_DATE_EPOCH;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  return fromLock ?? 0;
+}
+
+function entriesOf(tree: FsTree, paths: readonly InitrdPath[]): TreeEntry[] {
+  return paths.flatMap((p) => {
+    const e = tree.get(p.path);
+    return e ? [e] : [];
+  });
+}
+
+const dir = (path: string, mode = 0o755): TreeEntry => ({ type: 'dir', path, mode, uid: 0, gid: 0, mtime: 0 });
+
+/**
+ * Builds an initrd for a profile: the kernel and tools from the installer
+ * closure, the module closure of the profile's (and hardware's) initrd modules
+ * with their firmware, busybox and the role's programs with their libraries,
+ * and the rendered /init. Three segments, each cached by its inputs: a change
+ * to the profile's configuration re-packs only the small config segment.
+ */
+export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdArtifact> {
+  const timings: Record<string, number> = {};
+  const t = <T>(label: string, v: Promise<T> | T): Promise<T> => {
+    const start = performance.now();
+    return Promise.resolve(v).then((r) => {
+      timings[label] = Math.round(performance.now() - start);
+      return r;
+    });
+  };
+  const { profile, source } = options;
+  const { refs, epoch } = await t('resolve', installerPackages(profile, source));
+  const unpacked = await t('unpack', unpackPackages(source, refs));
+  const tree = assembleTreeOf(unpacked);
+  const blobs = storeBlobs(source.cacheRoot);
+  const kernel = findKernel(tree);
+
+  const index = await t('module index', moduleIndexFor(tree, blobs, kernel, source.cacheRoot));
+  const closure = moduleClosure(index, profile.data.kernel.modules);
+  const moduleFiles = writeModuleFiles(closure, kernel.release);
+  const globs = profile.data.firmware.map((f) => ({ package: f.package, files: f.files }));
+  const firmware = firmwareClosure(tree, closure.firmware, globs, { kver: kernel.release });
+  const programs = ['busybox', ...ROLE_PROGRAMS[options.role]];
+  const binaries = await t('binaries', binaryClosure(tree, blobs, programs));
+  const busybox = binaries.binaries.find((b) => b.name === 'busybox')?.path ?? '/usr/bin/busybox';
+  const mtime = sourceDateEpoch(options.sourceDateEpoch, epoch);
+
+  const generated = new Map<string, Buffer>();
+  const gen = (path: string, data: Buffer | string, mode = 0o644): TreeEntry => {
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    generated.set(path, buf);
+    return generatedFile(path, buf, { mode });
+  };
+  const contents = (entry: TreeEntry & { sha256: string }) => generated.get(entry.path) ?? blobs.get(entry.sha256);
+
+  // Segment 1: kernel modules and firmware (changes with the kernel or the module list).
+  const modulesDir = `/usr/lib/modules/${kernel.release}`;
+  const moduleEntries: TreeEntry[] = [
+    ...closure.modules.flatMap((m) => {
+      const e = tree.get(m.treePath);
+      return e ? [e] : [];
+    }),
+    ...[...moduleFiles.files].map(([name, data]) => gen(`${modulesDir}/${name}`, data)),
+    ...entriesOf(tree, firmware.paths),
+  ];
+  // Segment 2: busybox, programs, libraries, and the skeleton (changes with the package set).
+  const baseEntries: TreeEntry[] = [
+    ...['/dev', '/proc', '/sys', '/run', '/root', '/etc', '/mnt', '/usr/bin', '/usr/sbin', '/usr/lib'].map((p) =>
+      dir(p),
+    ),
+    { type: 'dir', path: '/tmp', mode: 0o1777, uid: 0, gid: 0, mtime: 0 },
+    ...(['bin', 'sbin', 'lib', 'lib64'] as const).map((d): TreeEntry => ({
+      type: 'symlink',
+      path: `/${d}`,
+      target: `usr/${d}`,
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+    })),
+    { type: 'chardev', path: '/dev/console', mode: 0o600, uid: 0, gid: 0, mtime: 0, major: 5, minor: 1 },
+    { type: 'chardev', path: '/dev/null', mode: 0o666, uid: 0, gid: 0, mtime: 0, major: 1, minor: 3 },
+    ...entriesOf(tree, binaries.paths),
+    ...BUSYBOX_APPLETS.filter((a) => !binaries.paths.some((p) => p.path.endsWith(`/${a}`))).map((a): TreeEntry => ({
+      type: 'symlink',
+      path: `/usr/bin/${a}`,
+      target: busybox,
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+    })),
+  ];
+  // Segment 3: what bootforge renders from the profile (changes with any setting). Paths are
+  // canonical (/usr/lib, not /lib): a "lib" directory here would replace the merged-/usr link.
+  const init = renderTemplate('initrd/init.sh.hbs', {
+    name: `${profile.name}-${options.role}`,
+    role: options.role,
+    modules: closure.requests.flatMap((r) => r.modules),
+    rescueShell: profile.data.installer.rescueShell,
+    failureAction: 'poweroff',
+    failureDelaySeconds: 10,
+  });
+  const configEntries: TreeEntry[] = [
+    gen('/init', init, 0o755),
+    dir('/usr/lib/bootforge'),
+    dir('/usr/lib/bootforge/stage.d'),
+  ];
+  if (options.role === 'probe') {
+    configEntries.push(
+      gen(
+        '/usr/lib/bootforge/stage.d/50-probe.sh',
+        renderTemplate('initrd/stage-probe.sh.hbs', { marker: options.marker ?? profile.name }),
+        0o755,
+      ),
+    );
+  }
+
+  const cacheDir = source.cacheRoot;
+  const compression = options.compression ?? 'zstd';
+  const specs = [
+    { name: 'modules', entries: moduleEntries },
+    { name: 'base', entries: baseEntries },
+    { name: 'config', entries: configEntries },
+  ];
+  const segments: BuiltSegment[] = await t(
+    'segments',
+    Promise.all(
+      specs.map((s) =>
+        buildSegment(
+          {
+            name: s.name,
+            compression,
+            ...(options.level !== undefined ? { level: options.level } : {}),
+            entries: dedupe(s.entries),
+            contents: contents as never,
+          },
+          { mtime, cacheDir },
+        ),
+      ),
+    ),
+  );
+  mkdirSync(dirname(options.out), { recursive: true });
+  const written = await t('write', writeInitrd(segments, options.out));
+  if (firmware.missing.length > 0) {
+    source.reporter.emit({
+      type: 'warning',
+      message: `firmware not available in the configured packages (the modules may still work): ${firmware.missing.join(', ')}`,
+    });
+  }
+  return {
+    path: written.path,
+    sha256: written.sha256,
+    size: written.size,
+    kernel: {
+      release: kernel.release,
+      vmlinuz: blobs.pathOf?.(kernel.vmlinuz.sha256) ?? '',
+      sha256: kernel.vmlinuz.sha256,
+    },
+    segments: segments.map((s) => ({
+      name: s.name,
+      compression: s.compression,
+      size: s.size,
+      sha256: s.sha256,
+      cached: s.cached,
+    })),
+    modules: closure.modules.map((m) => m.module.name),
+    builtins: [...closure.builtins],
+    firmware: { included: firmware.paths.length, missing: firmware.missing },
+    binaries: binaries.binaries.map((b) => b.name),
+    timings,
+  };
+}
+
+/** One entry per path: the first wins (a generated file never shadows a package file silently twice). */
+function dedupe(entries: readonly TreeEntry[]): TreeEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => (seen.has(e.path) ? false : (seen.add(e.path), true)));
+}
