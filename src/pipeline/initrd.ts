@@ -294,7 +294,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
             compression,
             ...(options.level !== undefined ? { level: options.level } : {}),
             entries: dedupe(s.entries),
-            contents: contents as never,
+            contents: contents,
           },
           { mtime, cacheDir },
         ),
