@@ -64,8 +64,9 @@ try {
   await apt('install', '--no-install-recommends', `linux-image-${kver}`);
   const list = modules.join(' ');
 
-  await apt('purge', 'initramfs-tools', 'initramfs-tools-core').catch(() => undefined);
-  await apt('install', '--no-install-recommends', 'dracut-core', 'zstd');
+  // Installing one initramfs tool makes apt remove the other; the kernel package stays (it
+  // depends on either). Purging one by hand would take the kernel with it.
+  await apt('install', '--no-install-recommends', 'dracut', 'dracut-core', 'zstd');
   const dracut: number[] = [];
   for (let i = 0; i < runs; i++) {
     dracut.push(
@@ -90,7 +91,6 @@ try {
     );
   }
   const dracutSize = statSync(join(work, 'dracut.img')).size;
-  await apt('purge', 'dracut-core', 'dracut');
 
   await apt('install', '--no-install-recommends', 'initramfs-tools-core', 'initramfs-tools', 'zstd');
   const conf = join(work, 'initramfs-conf');

@@ -18,7 +18,10 @@ const repo = await buildRepo(join(tmp, 'repo'), {
           { name: 'needs-newer', version: '1.0-1', depends: 'hello (>= 9)' },
           { name: 'hello-fork', version: '1.0-1', conflicts: 'hello' },
           // Empty stand-ins for the installer's tools, so that a profile can get past resolution.
-          ...['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'systemd-boot-efi'].map((name) => ({ name, version: '1.0-1' })),
+          ...['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'systemd-boot-efi'].map((name) => ({
+            name,
+            version: '1.0-1',
+          })),
         ],
       },
     },

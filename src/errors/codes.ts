@@ -229,7 +229,7 @@ export const CATALOGUE = {
     hint: 'check the name (modinfo -n NAME on a machine with this kernel), or add the package that ships it',
   },
   BF_BINARY_NOT_FOUND: {
-    kind: 'input',
+    kind: 'failure',
     title: 'A program for the initrd, or a library it needs, is not in the package tree',
     hint: 'add the Debian package that ships it to the profile',
   },
@@ -249,7 +249,7 @@ export const CATALOGUE = {
     hint: 'the packages conflict; remove one of them from the profile',
   },
   BF_IMAGE_LAYOUT: {
-    kind: 'input',
+    kind: 'failure',
     title: 'A disk layout that cannot be written: partitions overlap or do not fit, or an entry is malformed',
     hint: 'make the disk larger or the partitions smaller; at most 128 partitions, names of at most 36 UTF-16 code units',
   },
@@ -259,27 +259,27 @@ export const CATALOGUE = {
     hint: 'regenerate the image and its .bmap together; a .bmap belongs to exactly one image file',
   },
   BF_FAT_TOO_LARGE: {
-    kind: 'input',
+    kind: 'failure',
     title: 'A file of 4 GiB or more, which FAT32 cannot store (4 GiB - 1 bytes at most)',
     hint: 'keep the file off the FAT volume (the ESP), or split it into parts below 4 GiB',
   },
   BF_FAT_FULL: {
-    kind: 'input',
+    kind: 'failure',
     title: 'The files do not fit in the FAT32 volume',
     hint: 'make the volume (the ESP) at least as large as the message says, or put fewer files on it',
   },
   BF_FAT_TOO_SMALL: {
-    kind: 'input',
+    kind: 'failure',
     title: 'A volume too small for FAT32, which needs 65525 clusters (33 MiB) at least',
     hint: 'UEFI firmware reads the ESP as FAT32: give it at least 33 MiB',
   },
   BF_FAT_PATH: {
-    kind: 'input',
+    kind: 'failure',
     title: 'A path that a FAT file system cannot store',
     hint: 'FAT names are case-insensitive, at most 255 UTF-16 code units, free of " * / : < > ? \\ | and control characters, and do not end in a space or a dot',
   },
   BF_FAT_INVALID: {
-    kind: 'input',
+    kind: 'failure',
     title: 'A volume that is not a readable FAT32 file system',
     hint: 'check that the offset points at the start of the FAT32 partition; fsck.fat -n -v shows what is wrong',
   },

@@ -257,7 +257,8 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
   const init = renderTemplate('initrd/init.sh.hbs', {
     name: `${profile.name}-${options.role}`,
     role: options.role,
-    modules: closure.requests.flatMap((r) => r.modules),
+    // The whole closure in load order: busybox modprobe reads modules.dep but not modules.softdep.
+    modules: closure.modules.map((m) => m.module.name),
     rescueShell: profile.data.installer.rescueShell,
     failureAction: 'poweroff',
     failureDelaySeconds: 10,

@@ -45,8 +45,27 @@ export interface ProbeStageContext {
   readonly marker: string;
 }
 
+/** `installer/loader.conf.hbs`: systemd-boot's loader.conf on the installer's ESP. */
+export interface LoaderConfContext {
+  readonly name: string;
+  /** Seconds the menu shows; 0 boots the default at once. */
+  readonly timeout: number;
+  /** File name of the default entry, e.g. `bootforge-install.conf`. */
+  readonly defaultEntry: string;
+}
+
+/** `installer/entry.conf.hbs`: one boot loader entry (Boot Loader Specification type 1). */
+export interface LoaderEntryContext {
+  readonly title: string;
+  readonly sortKey: string;
+  /** The kernel command line, one line. */
+  readonly options: string;
+}
+
 /** The context type of each built-in template, by template name. */
 export interface TemplateContexts {
+  readonly 'installer/loader.conf.hbs': LoaderConfContext;
+  readonly 'installer/entry.conf.hbs': LoaderEntryContext;
   readonly 'initrd/init.sh.hbs': InitContext;
   readonly 'initrd/stage-probe.sh.hbs': ProbeStageContext;
 }

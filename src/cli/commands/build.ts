@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { BootforgeError } from '../../errors/index.js';
+import { displayFile } from '../../fsutil/display.js';
+import { build } from '../../pipeline/build.js';
+import { openPackageSource, repoSettingsOf } from '../../pipeline/packages.js';
+import { resolve } from '../../pipeline/resolve.js';
+import { formatSize } from '../../schema/size.js';
+import { collectList, type CliContext } from '../context.js';
+import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
+
+interface BuildCliOptions extends SourceCliOptions {
+  hardware?: string[];
+  hardwareDir?: string[];
+  out?: string;
+  format?: string;
+}
+
+export function registerBuild(program: Command, ctx: CliContext): void {
+  addSourceOptions(
+    program
+      .command('build')
+      .description(
+        'build the installer image of a profile: out/<profile>/installer.img, SHA256SUMS, manifest.json, .bmap',
+      )
+      .argument('<profile>', 'profile YAML file')
+      .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
+      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+      .option('--out <dir>', 'output folder (default: out/<profile name>)')
+      .option(
+        '--format <format>',
+        'raw (always written) and, with qcow2, also installer.qcow2 (needs qemu-img)',
+        'raw',
+      ),
+  ).action(async (profilePath: string, o: BuildCliOptions) => {
+    if (o.format !== 'raw' && o.format !== 'qcow2') {
+      throw new BootforgeError('BF_USAGE', `unknown format ${JSON.stringify(o.format)}; use raw or qcow2`);
+    }
+    const started = performance.now();
+    const { resolved } = resolve({
+      profile: profilePath,
+      ...(o.hardware ? { hardware: o.hardware } : {}),
+      ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
+    });
+    const reporter = reporterFor(o);
+    const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+    const result = await build({ profile: resolved, source, ...(o.out ? { out: o.out } : {}), format: o.format });
+    reporter.close();
+    if (o.json) {
+      ctx.out(
+        JSON.stringify(
+          {
+            out: displayFile(result.out),
+            image: displayFile(result.image),
+            size: result.size,
+            sha256: result.sha256,
+            timings: result.timings,
+          },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    ctx.out(
+      `${displayFile(result.image)}: ${formatSize(result.size)} (${formatSize(result.mappedBytes)} written), sha256 ${result.sha256}`,
+    );
+    ctx.out(
+      `  kernel ${result.manifest.kernel}, payload ${formatSize(result.manifest.payload.size)} (${formatSize(result.manifest.payload.uncompressedSize)} unpacked), built in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    ctx.out(
+      `  flash it: dd if=${displayFile(result.image)} of=/dev/sdX bs=4M conv=fsync  (or bmaptool copy ${displayFile(result.image)} /dev/sdX)`,
+    );
+  });
+}

@@ -1,0 +1,342 @@
+import { createHash } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { BootforgeError } from '../errors/index.js';
+import { run } from '../exec/run.js';
+import type { TreeEntry } from '../fstree/types.js';
+import { writeBmap } from '../image/bmap.js';
+import { guidFromHash } from '../image/guid.js';
+import { writeInstallerDisk } from '../image/installer-disk.js';
+import { measured, payloadHeader, tarOf, zstdFrames } from '../image/payload.js';
+import { storeBlobs } from '../packages/unpack.js';
+import type { ResolvedProfile } from '../profile/resolve.js';
+import { renderTemplate } from '../templates/render.js';
+import { buildInitrd, type InitrdArtifact } from './initrd.js';
+import {
+  assembleTreeOf,
+  closureInputs,
+  currentLock,
+  resolveClosures,
+  unpackPackages,
+  type PackageRef,
+  type PackageSource,
+} from './packages.js';
+
+export interface BuildOptions {
+  readonly profile: ResolvedProfile;
+  readonly source: PackageSource;
+  /** Output folder; default out/<profile name>. */
+  readonly out?: string;
+  readonly format?: 'raw' | 'qcow2';
+  readonly sourceDateEpoch?: number;
+  /** zstd level of the payload. */
+  readonly payloadLevel?: number;
+}
+
+export interface BuildResult {
+  readonly out: string;
+  readonly image: string;
+  readonly size: number;
+  readonly mappedBytes: number;
+  readonly sha256: string;
+  readonly manifest: BuildManifest;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface BuildManifest {
+  readonly bootforge: string;
+  readonly profile: string;
+  readonly profileSha256: string;
+  readonly hardware: { readonly mode: string; readonly ids: readonly string[] };
+  readonly lockSha256: string | null;
+  readonly sourceDateEpoch: number;
+  readonly kernel: string;
+  readonly payload: {
+    readonly sha256: string;
+    readonly size: number;
+    readonly uncompressedSize: number;
+    readonly compression: string;
+  };
+  readonly packages: Readonly<
+    Record<string, readonly { name: string; version: string; architecture: string; sha256: string }[]>
+  >;
+  readonly artifacts: Readonly<Record<string, { readonly sha256: string; readonly size: number }>>;
+  readonly disk: {
+    readonly guid: string;
+    readonly partitions: readonly { name: string; guid: string; start: number; size: number }[];
+  };
+}
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** The closures' packages: from the lock when it is current, else resolved now. */
+async function closurePackages(profile: ResolvedProfile, source: PackageSource) {
+  const lock = currentLock(profile);
+  if (lock) {
+    return {
+      lockSha256: sha256(JSON.stringify(lock)),
+      epoch: lock.sourceDateEpoch,
+      installer: [...(lock.closures.installer?.packages ?? [])] as PackageRef[],
+      system: [...(lock.closures.system?.packages ?? [])] as PackageRef[],
+    };
+  }
+  const { repository, closures } = await resolveClosures(source, closureInputs(profile));
+  const newest = Math.max(...repository.suites.map((s) => s.release.date.getTime()));
+  return {
+    lockSha256: null,
+    epoch: Math.floor(newest / 1000),
+    installer: (closures.installer ?? []).map((p) => p.record as PackageRef),
+    system: (closures.system ?? []).map((p) => p.record as PackageRef),
+  };
+}
+
+/** Kernel command line of the installer's boot entries. */
+function installerCmdline(profile: ResolvedProfile, payloadGuid: string, headerSha: string, extra: string[]): string {
+  const params = [
+    // The installer talks on both consoles: a laptop's screen and a test's serial port.
+    'console=tty0',
+    'console=ttyS0,115200',
+    ...profile.data.kernel.params.filter((p) => !p.startsWith('console=')),
+    `bootforge.payload=PARTUUID=${payloadGuid.toLowerCase()}`,
+    `bootforge.manifest=${headerSha}`,
+    ...extra,
+  ];
+  return params.join(' ');
+}
+
+/**
+ * bootforge build: the installer initrd, the system payload, an ESP with
+ * systemd-boot, assembled into a GPT disk image; then SHA256SUMS, manifest.json
+ * and a .bmap. Everything goes to a temporary folder beside the output, which
+ * replaces the output only when complete.
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const { profile, source } = options;
+  const timings: Record<string, number> = {};
+  const step = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    source.reporter.emit({ type: 'step', stage: 'build', message: label });
+    const r = await fn();
+    timings[label] = Math.round(performance.now() - t);
+    return r;
+  };
+  const out = resolvePath(options.out ?? join('out', profile.name));
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const pkgs = await step('resolve packages', () => closurePackages(profile, source));
+    const envEpoch = process.env.SOURCE_DATE_EPOCH;
+    const epoch =
+      options.sourceDateEpoch ?? (envEpoch !== undefined && /^\d+$/.test(envEpoch) ? Number(envEpoch) : pkgs.epoch);
+    const mtime = new Date(epoch * 1000);
+
+    const initrd: InitrdArtifact = await step('installer initrd', () =>
+      buildInitrd({ profile, source, role: 'installer', out: join(tmp, 'initrd.img'), sourceDateEpoch: epoch }),
+    );
+
+    // The first generation's system, as a compressed tar stream in a file (sized before the disk is laid out).
+    const system = await step('unpack system', () => unpackPackages(source, pkgs.system));
+    const tree = assembleTreeOf(system);
+    const blobs = storeBlobs(source.cacheRoot);
+    const payloadFile = join(tmp, 'payload.tar.zst');
+    const compressed = { size: 0, hash: createHash('sha256') };
+    const raw = { size: 0, hash: createHash('sha256') };
+    await step('payload', () =>
+      pipeline(
+        Readable.from(
+          measured(
+            zstdFrames(
+              measured(
+                tarOf(tree.entries(), (e: TreeEntry & { sha256: string }) => blobs.get(e.sha256), mtime),
+                raw,
+              ),
+              options.payloadLevel ?? 3,
+            ),
+            compressed,
+          ),
+        ),
+        createWriteStream(payloadFile),
+      ),
+    );
+    const payloadSha = compressed.hash.digest('hex');
+    const payloadGuid = guidFromHash('payload', payloadSha);
+    const header = payloadHeader({
+      payload_offset: 4096,
+      payload_size: compressed.size,
+      payload_sha256: payloadSha,
+      payload_compression: 'zstd',
+      payload_format: 'tar',
+      profile: profile.name,
+      kernel: initrd.kernel.release,
+    });
+    const headerSha = sha256(header);
+
+    const esp = await step('esp', async () => {
+      const efi = assembleTreeOf(await unpackPackages(source, pkgs.installer));
+      const bootEfi = efi.resolve('/usr/lib/systemd/boot/efi/systemd-bootx64.efi', { follow: true });
+      if (bootEfi?.type !== 'file') {
+        throw new BootforgeError(
+          'BF_PACKAGE_NOT_FOUND',
+          'systemd-boot-efi did not provide /usr/lib/systemd/boot/efi/systemd-bootx64.efi',
+        );
+      }
+      const loader = await blobs.get(bootEfi.sha256);
+      const unattended = profile.data.installer.mode === 'unattended' ? ['bootforge.unattended'] : [];
+      const entry = (title: string, sortKey: string, extra: string[]) =>
+        Buffer.from(
+          renderTemplate('installer/entry.conf.hbs', {
+            title,
+            sortKey,
+            options: installerCmdline(profile, payloadGuid, headerSha, extra),
+          }),
+        );
+      return [
+        { path: '/EFI/BOOT/BOOTX64.EFI', data: loader },
+        { path: '/EFI/systemd/systemd-bootx64.efi', data: loader },
+        {
+          path: '/loader/loader.conf',
+          data: Buffer.from(
+            renderTemplate('installer/loader.conf.hbs', {
+              name: profile.name,
+              timeout: 2,
+              defaultEntry: 'bootforge-install.conf',
+            }),
+          ),
+        },
+        {
+          path: '/loader/entries/bootforge-install.conf',
+          data: entry(`Install ${profile.name}`, 'bootforge-1', unattended),
+        },
+        {
+          path: '/loader/entries/bootforge-rescue.conf',
+          data: entry(`Install ${profile.name} - rescue shell`, 'bootforge-2', ['bootforge.break']),
+        },
+        { path: '/bootforge/vmlinuz', data: readFileSync(initrd.kernel.vmlinuz) },
+        { path: '/bootforge/initrd.img', data: readFileSync(initrd.path) },
+        { path: '/bootforge/payload-header.txt', data: header.subarray(0, header.indexOf(0)) },
+      ];
+    });
+
+    const espHash = sha256(Buffer.concat(esp.map((f) => Buffer.from(`${f.path}\0${sha256(f.data)}\n`))));
+    const imagePath = join(tmp, 'installer.img');
+    const disk = await step('image', () =>
+      writeInstallerDisk({
+        path: imagePath,
+        diskGuid: guidFromHash('disk', espHash, payloadSha),
+        esp: {
+          guid: guidFromHash('esp', espHash),
+          files: esp,
+          volumeId: Buffer.from(espHash, 'hex').readUInt32BE(0),
+          timestamp: mtime,
+        },
+        payload: { guid: payloadGuid, header, file: payloadFile, size: compressed.size },
+      }),
+    );
+    rmSync(payloadFile);
+    rmSync(join(tmp, 'initrd.img'));
+
+    const artifacts: Record<string, { sha256: string; size: number }> = {};
+    await step('checksums', async () => {
+      await writeBmap(imagePath, disk.ranges, join(tmp, 'installer.img.bmap'));
+      if (options.format === 'qcow2') {
+        await run(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', imagePath, join(tmp, 'installer.qcow2')]);
+      }
+      for (const name of [
+        'installer.img',
+        'installer.img.bmap',
+        ...(options.format === 'qcow2' ? ['installer.qcow2'] : []),
+      ]) {
+        artifacts[name] = { sha256: await fileSha256(join(tmp, name)), size: statSync(join(tmp, name)).size };
+      }
+    });
+    artifacts['initrd.img'] = { sha256: initrd.sha256, size: initrd.size };
+    artifacts.vmlinuz = { sha256: initrd.kernel.sha256, size: statSync(initrd.kernel.vmlinuz).size };
+    artifacts['payload.tar.zst'] = { sha256: payloadSha, size: compressed.size };
+
+    const manifest: BuildManifest = {
+      bootforge: VERSION,
+      profile: profile.name,
+      profileSha256: sha256(JSON.stringify(profile.data)),
+      hardware: { mode: profile.hardware.mode, ids: profile.hardware.ids },
+      lockSha256: pkgs.lockSha256,
+      sourceDateEpoch: epoch,
+      kernel: initrd.kernel.release,
+      payload: { sha256: payloadSha, size: compressed.size, uncompressedSize: raw.size, compression: 'zstd' },
+      packages: {
+        installer: pkgs.installer.map(({ name, version, architecture, sha256: s }) => ({
+          name,
+          version,
+          architecture,
+          sha256: s,
+        })),
+        system: pkgs.system.map(({ name, version, architecture, sha256: s }) => ({
+          name,
+          version,
+          architecture,
+          sha256: s,
+        })),
+      },
+      artifacts,
+      disk: {
+        guid: disk.layout.diskGuid,
+        partitions: disk.layout.partitions.map((p) => ({ name: p.name, guid: p.guid, start: p.start, size: p.size })),
+      },
+    };
+    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const sums = [
+      'installer.img',
+      'installer.img.bmap',
+      'manifest.json',
+      ...(options.format === 'qcow2' ? ['installer.qcow2'] : []),
+    ];
+    const lines = await Promise.all(sums.map(async (n) => `${await fileSha256(join(tmp, n))}  ${n}`));
+    writeFileSync(join(tmp, 'SHA256SUMS'), `${lines.join('\n')}\n`);
+
+    // Replace the previous output only now that the new one is complete.
+    const old = `${out}.old-${process.pid}`;
+    let hadOld = false;
+    try {
+      renameSync(out, old);
+      hadOld = true;
+    } catch {
+      hadOld = false;
+    }
+    renameSync(tmp, out);
+    if (hadOld) rmSync(old, { recursive: true, force: true });
+    const image = join(out, 'installer.img');
+    return {
+      out,
+      image,
+      size: disk.size,
+      mappedBytes: disk.mappedBytes,
+      sha256: artifacts['installer.img']?.sha256 ?? '',
+      manifest,
+      timings,
+    };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
