@@ -3,6 +3,7 @@ import {
   createReadStream,
   createWriteStream,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -137,7 +138,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   };
   const out = resolvePath(options.out ?? join('out', profile.name));
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
+  removeStaleTemps(out);
   mkdirSync(tmp, { recursive: true });
   try {
     const pkgs = await step('resolve packages', () => closurePackages(profile, source));
@@ -332,6 +333,30 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** Temporary folders of builds that were killed (their process is gone) are removed; live ones are left alone. */
+function removeStaleTemps(out: string): void {
+  const prefix = `.${basename(out)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(out));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /\.(?:tmp|old)-(\d+)$/.exec(name);
+    if (!name.startsWith(prefix) && !name.startsWith(`${basename(out)}.old-`)) continue;
+    if (!m?.[1]) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid ? false : true;
+    try {
+      if (alive) process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) rmSync(join(dirname(out), name), { recursive: true, force: true });
   }
 }
 
