@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { run } from '../src/exec/run.js';
 import { silentReporter } from '../src/log/events.js';
 import { buildInitrd } from '../src/pipeline/initrd.js';
-import { openPackageSource, repoSettingsOf } from '../src/pipeline/packages.js';
+import { lockProfile, openPackageSource, repoSettingsOf } from '../src/pipeline/packages.js';
 import { resolve } from '../src/pipeline/resolve.js';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -28,7 +28,11 @@ async function timeIt(fn: () => Promise<unknown>): Promise<number> {
 }
 
 try {
-  const { resolved } = resolve({ profile: 'profiles/minimal.yaml', hardware: ['qemu-x86_64'] });
+  // Builds run from a locked profile, as users build: a copy, so the lock lands beside it.
+  for (const f of ['minimal.yaml', 'base.yaml']) copyFileSync(join('profiles', f), join(work, f));
+  const unlocked = resolve({ profile: join(work, 'minimal.yaml'), hardware: ['qemu-x86_64'] }).resolved;
+  await lockProfile(unlocked, openPackageSource(repoSettingsOf(unlocked), {}, silentReporter));
+  const { resolved } = resolve({ profile: join(work, 'minimal.yaml'), hardware: ['qemu-x86_64'] });
   const source = openPackageSource(repoSettingsOf(resolved), {}, silentReporter);
   const first = await buildInitrd({ profile: resolved, source, role: 'probe', out: join(work, 'warmup.img') });
   const kver = first.kernel.release;

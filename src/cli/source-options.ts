@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Reporter } from '../log/events.js';
 import { JsonReporter, PlainReporter, TtyReporter } from '../log/reporters.js';
 import { silentReporter } from '../log/events.js';
-import type { SourceFlags } from '../pipeline/packages.js';
+import { openPackageSource, repoSettingsOf, type SourceFlags } from '../pipeline/packages.js';
+import { resolve } from '../pipeline/resolve.js';
 
 export interface SourceCliOptions {
   mirror?: string;
@@ -50,4 +51,21 @@ export function reporterFor(o: SourceCliOptions, stream: NodeJS.WriteStream = pr
     return { ...silentReporter, emit: (e) => e.type === 'warning' && write(`bootforge: warning: ${e.message}\n`) };
   if (stream.isTTY) return new TtyReporter(write, () => stream.columns || 80);
   return new PlainReporter(write);
+}
+
+export interface ProfileCliOptions extends SourceCliOptions {
+  hardware?: string[];
+  hardwareDir?: string[];
+}
+
+/** What commands that build from a profile start with: the resolved profile, progress, and the package source. */
+export function openProfile(profilePath: string, o: ProfileCliOptions) {
+  const { resolved } = resolve({
+    profile: profilePath,
+    ...(o.hardware ? { hardware: o.hardware } : {}),
+    ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
+  });
+  const reporter = reporterFor(o);
+  const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+  return { resolved, reporter, source };
 }

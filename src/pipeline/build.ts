@@ -24,15 +24,7 @@ import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { renderTemplate } from '../templates/render.js';
 import { buildInitrd, type InitrdArtifact } from './initrd.js';
-import {
-  assembleTreeOf,
-  closureInputs,
-  currentLock,
-  resolveClosures,
-  unpackPackages,
-  type PackageRef,
-  type PackageSource,
-} from './packages.js';
+import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
 
 export interface BuildOptions {
   readonly profile: ResolvedProfile;
@@ -85,27 +77,6 @@ const VERSION = (
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
-/** The closures' packages: from the lock when it is current, else resolved now. */
-async function closurePackages(profile: ResolvedProfile, source: PackageSource) {
-  const lock = currentLock(profile);
-  if (lock) {
-    return {
-      lockSha256: sha256(JSON.stringify(lock)),
-      epoch: lock.sourceDateEpoch,
-      installer: [...(lock.closures.installer?.packages ?? [])] as PackageRef[],
-      system: [...(lock.closures.system?.packages ?? [])] as PackageRef[],
-    };
-  }
-  const { repository, closures } = await resolveClosures(source, closureInputs(profile));
-  const newest = Math.max(...repository.suites.map((s) => s.release.date.getTime()));
-  return {
-    lockSha256: null,
-    epoch: Math.floor(newest / 1000),
-    installer: (closures.installer ?? []).map((p) => p.record as PackageRef),
-    system: (closures.system ?? []).map((p) => p.record as PackageRef),
-  };
-}
-
 /** Kernel command line of the installer's boot entries. */
 function installerCmdline(profile: ResolvedProfile, payloadGuid: string, headerSha: string, extra: string[]): string {
   const params = [
@@ -142,9 +113,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   mkdirSync(tmp, { recursive: true });
   try {
     const pkgs = await step('resolve packages', () => closurePackages(profile, source));
-    const envEpoch = process.env.SOURCE_DATE_EPOCH;
-    const epoch =
-      options.sourceDateEpoch ?? (envEpoch !== undefined && /^\d+$/.test(envEpoch) ? Number(envEpoch) : pkgs.epoch);
+    const epoch = buildEpoch(options.sourceDateEpoch, pkgs.epoch);
     const mtime = new Date(epoch * 1000);
 
     const initrd: InitrdArtifact = await step('installer initrd', () =>

@@ -14,15 +14,7 @@ import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import type { InitrdRole } from '../templates/contexts.js';
 import { renderTemplate } from '../templates/render.js';
-import {
-  assembleTreeOf,
-  closureInputs,
-  currentLock,
-  resolveClosures,
-  unpackPackages,
-  type PackageRef,
-  type PackageSource,
-} from './packages.js';
+import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
 
 // busybox applets every bootforge initrd links: what /init and the stage scripts call.
 const BUSYBOX_APPLETS = [
@@ -127,19 +119,6 @@ export interface InitrdArtifact {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-/** The installer closure's packages: from the lock when it is current, else resolved now. */
-async function installerPackages(
-  profile: ResolvedProfile,
-  source: PackageSource,
-): Promise<{ refs: PackageRef[]; epoch?: number }> {
-  const lock = currentLock(profile);
-  if (lock) return { refs: [...(lock.closures.installer?.packages ?? [])], epoch: lock.sourceDateEpoch };
-  const { closures } = await resolveClosures(source, {
-    installer: closureInputs(profile).installer ?? { requests: [], essential: false, priorities: [] },
-  });
-  return { refs: (closures.installer ?? []).map((p) => p.record) };
-}
-
 /** The module index of a kernel, cached by the SHA-256 of its image (the same image has the same modules). */
 async function moduleIndexFor(
   tree: FsTree,
@@ -155,13 +134,6 @@ async function moduleIndexFor(
     writeFileAtomic(path, JSON.stringify(index.toJSON()));
     return index;
   }
-}
-
-function sourceDateEpoch(explicit: number | undefined, fromLock: number | undefined): number {
-  if (explicit !== undefined) return explicit;
-  const env = process.env.SOURCE_DATE_EPOCH;
-  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
-  return fromLock ?? 0;
 }
 
 function entriesOf(tree: FsTree, paths: readonly InitrdPath[]): TreeEntry[] {
@@ -190,8 +162,8 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
     });
   };
   const { profile, source } = options;
-  const { refs, epoch } = await t('resolve', installerPackages(profile, source));
-  const unpacked = await t('unpack', unpackPackages(source, refs));
+  const packages = await t('resolve', closurePackages(profile, source));
+  const unpacked = await t('unpack', unpackPackages(source, packages.installer));
   const tree = assembleTreeOf(unpacked);
   const blobs = storeBlobs(source.cacheRoot);
   const kernel = findKernel(tree);
@@ -204,7 +176,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
   const programs = ['busybox', ...ROLE_PROGRAMS[options.role]];
   const binaries = await t('binaries', binaryClosure(tree, blobs, programs));
   const busybox = binaries.binaries.find((b) => b.name === 'busybox')?.path ?? '/usr/bin/busybox';
-  const mtime = sourceDateEpoch(options.sourceDateEpoch, epoch);
+  const mtime = buildEpoch(options.sourceDateEpoch, packages.epoch);
 
   const generated = new Map<string, Buffer>();
   const gen = (path: string, data: Buffer | string, mode = 0o644): TreeEntry => {

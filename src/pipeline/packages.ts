@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Reporter } from '../log/events.js';
@@ -243,4 +244,42 @@ export function refOf(p: ResolvedPackage): PackageRef {
 /** One merged-/usr tree of unpacked packages (see assembleTree). */
 export function assembleTreeOf(packages: readonly UnpackedPackage[]): FsTree {
   return assembleTree(packages);
+}
+
+/** The packages of both closures of a build, and the timestamp the build uses by default. */
+export interface ClosurePackages {
+  readonly installer: readonly PackageRef[];
+  readonly system: readonly PackageRef[];
+  /** The newest Release date the packages were resolved against (seconds). */
+  readonly epoch: number;
+  /** SHA-256 of the lock used, or null when the packages were resolved now. */
+  readonly lockSha256: string | null;
+}
+
+/** The closures' packages: from the lock when it is current, else resolved now. */
+export async function closurePackages(profile: ResolvedProfile, source: PackageSource): Promise<ClosurePackages> {
+  const lock = currentLock(profile);
+  if (lock) {
+    return {
+      lockSha256: createHash('sha256').update(JSON.stringify(lock)).digest('hex'),
+      epoch: lock.sourceDateEpoch,
+      installer: lock.closures.installer?.packages ?? [],
+      system: lock.closures.system?.packages ?? [],
+    };
+  }
+  const { repository, closures } = await resolveClosures(source, closureInputs(profile));
+  const newest = Math.max(...repository.suites.map((s) => s.release.date.getTime()));
+  return {
+    lockSha256: null,
+    epoch: Math.floor(newest / 1000),
+    installer: (closures.installer ?? []).map((p) => p.record),
+    system: (closures.system ?? []).map((p) => p.record),
+  };
+}
+
+/** Every timestamp a build writes: an explicit one, else SOURCE_DATE_EPOCH, else the packages' epoch. */
+export function buildEpoch(explicit: number | undefined, fromPackages: number): number {
+  if (explicit !== undefined) return explicit;
+  const env = process.env.SOURCE_DATE_EPOCH;
+  return env !== undefined && /^\d+$/.test(env) ? Number(env) : fromPackages;
 }

@@ -2,15 +2,11 @@ import type { Command } from 'commander';
 import { BootforgeError } from '../../errors/index.js';
 import { displayFile } from '../../fsutil/display.js';
 import { build } from '../../pipeline/build.js';
-import { openPackageSource, repoSettingsOf } from '../../pipeline/packages.js';
-import { resolve } from '../../pipeline/resolve.js';
 import { formatSize } from '../../schema/size.js';
 import { collectList, type CliContext } from '../context.js';
-import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
+import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
-interface BuildCliOptions extends SourceCliOptions {
-  hardware?: string[];
-  hardwareDir?: string[];
+interface BuildCliOptions extends ProfileCliOptions {
   out?: string;
   format?: string;
 }
@@ -36,13 +32,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       throw new BootforgeError('BF_USAGE', `unknown format ${JSON.stringify(o.format)}; use raw or qcow2`);
     }
     const started = performance.now();
-    const { resolved } = resolve({
-      profile: profilePath,
-      ...(o.hardware ? { hardware: o.hardware } : {}),
-      ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
-    });
-    const reporter = reporterFor(o);
-    const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+    const { resolved, reporter, source } = openProfile(profilePath, o);
     const result = await build({ profile: resolved, source, ...(o.out ? { out: o.out } : {}), format: o.format });
     reporter.close();
     if (o.json) {

@@ -1,16 +1,12 @@
 import type { Command } from 'commander';
 import { displayFile } from '../../fsutil/display.js';
 import { buildInitrd, inspectInitrdFile } from '../../pipeline/initrd-api.js';
-import { openPackageSource, repoSettingsOf } from '../../pipeline/packages.js';
-import { resolve } from '../../pipeline/resolve.js';
 import { formatSize } from '../../schema/size.js';
 import { BootforgeError } from '../../errors/index.js';
 import { collectList, type CliContext } from '../context.js';
-import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
+import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
-interface InitrdOptions extends SourceCliOptions {
-  hardware?: string[];
-  hardwareDir?: string[];
+interface InitrdOptions extends ProfileCliOptions {
   output?: string;
   role?: string;
   marker?: string;
@@ -43,13 +39,7 @@ export function registerInitrd(program: Command, ctx: CliContext): void {
         `unknown compression ${JSON.stringify(o.compression)}; use zstd, gzip or none`,
       );
     }
-    const { resolved } = resolve({
-      profile: profilePath,
-      ...(o.hardware ? { hardware: o.hardware } : {}),
-      ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
-    });
-    const reporter = reporterFor(o);
-    const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+    const { resolved, reporter, source } = openProfile(profilePath, o);
     const artifact = await buildInitrd({
       profile: resolved,
       source,

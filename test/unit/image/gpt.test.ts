@@ -208,7 +208,7 @@ describe('layoutGpt', () => {
       const e = layoutError(spec);
       expect(e.code).toBe('BF_IMAGE_LAYOUT');
       expect(e.message).toBe(message);
-      expect(e.exitCode).toBe(2);
+      expect(e.exitCode).toBe(1); // layouts are computed by bootforge: a bad one is a failure, not bad input
     });
 
     it('says how large the disk must be', () => {
