@@ -48,6 +48,7 @@ try {
     );
   }
   const bfSize = statSync(join(work, 'bootforge.img')).size;
+  console.log(`bootforge: median ${median(bf).toFixed(0)} ms, ${(bfSize / 2 ** 20).toFixed(2)} MiB`);
   // A one-line profile change (the probe marker is config): only the config segment is re-packed.
   const rebuild: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -64,6 +65,7 @@ try {
     );
   }
 
+  console.log(`bootforge rebuild after a one-line config change: median ${median(rebuild).toFixed(0)} ms`);
   // The peers need the same kernel installed where they look for it.
   await apt('install', '--no-install-recommends', `linux-image-${kver}`);
   const list = modules.join(' ');
@@ -95,6 +97,7 @@ try {
     );
   }
   const dracutSize = statSync(join(work, 'dracut.img')).size;
+  console.log(`dracut: median ${median(dracut).toFixed(0)} ms, ${(dracutSize / 2 ** 20).toFixed(2)} MiB`);
 
   await apt('install', '--no-install-recommends', 'initramfs-tools-core', 'initramfs-tools', 'zstd');
   const conf = join(work, 'initramfs-conf');

@@ -1,6 +1,6 @@
 import { TarArchive, type EntryData } from 'archiver';
 import { type createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Encoder } from '@toondepauw/node-zstd';
 import type { TreeEntry } from '../fstree/types.js';
 
@@ -14,6 +14,8 @@ import type { TreeEntry } from '../fstree/types.js';
 export const PAYLOAD_HEADER_SIZE = 4096;
 export const PAYLOAD_MAGIC = 'BOOTFORGE-PAYLOAD 1';
 const FRAME_INPUT = 8 * 1024 * 1024;
+// Bytes of tar output allowed to wait for the compressor before the next entry is read.
+const MAX_BACKLOG = 16 * 1024 * 1024;
 
 export interface PayloadInfo {
   readonly size: number;
@@ -25,7 +27,8 @@ export interface PayloadInfo {
 /** The tar stream of a tree (archiver's tar engine): sorted, fixed mtime, owners and modes kept. */
 export function tarOf(
   entries: readonly TreeEntry[],
-  contents: (entry: TreeEntry & { sha256: string }) => Promise<Buffer>,
+  /** A file's bytes: a Buffer, or a stream of exactly entry.size bytes (large files need not sit in memory). */
+  contents: (entry: TreeEntry & { sha256: string; size: number }) => Promise<Buffer | Readable>,
   mtime: Date,
 ): AsyncIterable<Buffer> {
   const archive = new TarArchive({ gzip: false });
@@ -33,6 +36,13 @@ export function tarOf(
   archive.pipe(out);
   archive.on('warning', (e: Error) => out.destroy(e));
   archive.on('error', (e: Error) => out.destroy(e));
+  // archiver queues whatever is appended and its tar engine buffers whatever it is given:
+  // append one entry at a time, and only when what is waiting downstream is small.
+  const processed = (): Promise<void> => new Promise((resolve) => archive.once('entry', () => resolve()));
+  const backlog = () => archive.readableLength + out.readableLength + out.writableLength;
+  const drained = async (): Promise<void> => {
+    while (backlog() > MAX_BACKLOG && !out.destroyed) await new Promise((r) => setTimeout(r, 2));
+  };
   void (async () => {
     try {
       for (const e of entries) {
@@ -44,29 +54,31 @@ export function tarOf(
           ...(e.gname ? { gname: e.gname } : {}),
         };
         const base = { name, date: mtime, mode: e.mode, ...owner };
+        let data: Buffer | Readable;
+        let extra: Record<string, unknown> = {};
         switch (e.type) {
           case 'dir':
-            archive.append(Buffer.alloc(0), { ...base, type: 'directory' });
+            [data, extra] = [Buffer.alloc(0), { type: 'directory' }];
             break;
           case 'file':
-            archive.append(await contents(e), base);
+            data = await contents(e);
+            // archiver streams a source only when told its size (else it reads it whole first).
+            if (!Buffer.isBuffer(data)) extra = { stats: { size: e.size, mode: e.mode } };
             break;
           case 'symlink':
-            archive.append(Buffer.alloc(0), { ...base, type: 'symlink', linkname: e.target } as EntryData);
+            [data, extra] = [Buffer.alloc(0), { type: 'symlink', linkname: e.target }];
             break;
           case 'hardlink':
-            archive.append(Buffer.alloc(0), {
-              ...base,
-              type: 'link',
-              linkname: `.${e.target}`,
-            } as unknown as EntryData);
+            [data, extra] = [Buffer.alloc(0), { type: 'link', linkname: `.${e.target}` }];
             break;
           default:
             // Device nodes and fifos are made at boot (devtmpfs), not shipped.
-            break;
+            continue;
         }
-        // Keep the archive's queue short: wait when the consumer is slower than the producer.
-        if (out.writableNeedDrain) await new Promise((r) => out.once('drain', r));
+        const done = processed();
+        archive.append(data, { ...base, ...extra });
+        await done;
+        await drained();
       }
       await archive.finalize();
     } catch (e) {

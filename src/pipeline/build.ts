@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { BootforgeError } from '../errors/index.js';
 import { run } from '../exec/run.js';
-import type { TreeEntry } from '../fstree/types.js';
+import type { BlobStore, TreeEntry } from '../fstree/types.js';
 import { writeBmap } from '../image/bmap.js';
 import { guidFromHash } from '../image/guid.js';
 import { writeInstallerDisk } from '../image/installer-disk.js';
@@ -133,7 +133,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           measured(
             zstdFrames(
               measured(
-                tarOf(tree.entries(), (e: TreeEntry & { sha256: string }) => blobs.get(e.sha256), mtime),
+                tarOf(tree.entries(), (e: TreeEntry & { sha256: string }) => fileContents(blobs, e.sha256), mtime),
                 raw,
               ),
               options.payloadLevel ?? 3,
@@ -327,6 +327,13 @@ function removeStaleTemps(out: string): void {
     }
     if (!alive) rmSync(join(dirname(out), name), { recursive: true, force: true });
   }
+}
+
+/** Large blobs are streamed from the store, small ones read whole. */
+async function fileContents(blobs: BlobStore, sha: string): Promise<Buffer | Readable> {
+  const path = blobs.pathOf?.(sha);
+  if (path !== undefined && statSync(path).size > 1024 * 1024) return createReadStream(path);
+  return blobs.get(sha);
 }
 
 async function fileSha256(path: string): Promise<string> {
