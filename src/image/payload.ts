@@ -1,4 +1,4 @@
-import { TarArchive, type EntryData } from 'archiver';
+import { TarArchive } from 'archiver';
 import { type createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { Encoder } from '@toondepauw/node-zstd';
