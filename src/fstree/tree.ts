@@ -5,11 +5,21 @@
  * lives here, whatever format the entry came from (.deb today, cpio later).
  */
 import { BootforgeError } from '../errors/index.js';
-import type { DirEntry, TreeEntry } from './types.js';
+import type { DirEntry, SymlinkEntry, TreeEntry } from './types.js';
 
 export interface AddOptions {
   /** The package the entry comes from: recorded as its owner and named in errors. */
   readonly package?: string;
+}
+
+/** The outcome of following a path through the tree, with every symlink met on the way. */
+export interface Trace {
+  /** The entry reached (a hard link is returned as itself), or undefined when the path leads nowhere. */
+  readonly entry: TreeEntry | undefined;
+  /** The symlinks followed, in order, directory links included: copying them keeps the path valid. */
+  readonly links: readonly SymlinkEntry[];
+  /** Where the lookup failed, when it did. */
+  readonly failedAt?: string;
 }
 
 /** A non-directory entry replaced by one from another package (dpkg needs --force-overwrite for these). */
@@ -216,11 +226,17 @@ export class FsTree {
    * a non-directory is used as a directory, or there are more than 40 symlinks.
    */
   resolve(path: string, options: ResolveOptions = {}): TreeEntry | undefined {
+    return this.trace(path, options).entry;
+  }
+
+  /** Like `resolve`, and reports every symlink met on the way and where a lookup failed. */
+  trace(path: string, options: ResolveOptions = {}): Trace {
     const follow = options.follow ?? true;
-    if (path.includes('\0')) return undefined;
-    let pending = path.split('/').filter((p) => p !== '' && p !== '.');
+    const links: SymlinkEntry[] = [];
+    if (path.includes('\0')) return { entry: undefined, links, failedAt: path };
+    const parts = (p: string) => p.split('/').filter((x) => x !== '' && x !== '.');
+    let pending = parts(path);
     let resolved: string[] = [];
-    let hops = 0;
     while (pending.length > 0) {
       const [part, ...rest] = pending;
       pending = rest;
@@ -231,19 +247,19 @@ export class FsTree {
       }
       const here = `/${[...resolved, part].join('/')}`;
       const entry = this.#entries.get(here);
-      if (entry === undefined) return undefined;
+      if (entry === undefined) return { entry: undefined, links, failedAt: here };
       const last = pending.length === 0;
       if (entry.type === 'symlink' && (!last || follow)) {
-        hops += 1;
-        if (hops > MAX_SYMLINK_HOPS || entry.target === '') return undefined;
+        if (links.length >= MAX_SYMLINK_HOPS || entry.target === '') return { entry: undefined, links, failedAt: here };
+        links.push(entry);
         if (entry.target.startsWith('/')) resolved = [];
-        pending = [...entry.target.split('/').filter((p) => p !== '' && p !== '.'), ...pending];
+        pending = [...parts(entry.target), ...pending];
         continue;
       }
-      if (!last && entry.type !== 'dir') return undefined;
+      if (!last && entry.type !== 'dir') return { entry: undefined, links, failedAt: here };
       resolved.push(part);
     }
-    return this.#entries.get(`/${resolved.join('/')}`);
+    return { entry: this.#entries.get(`/${resolved.join('/')}`), links };
   }
 
   /**

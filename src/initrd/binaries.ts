@@ -11,8 +11,8 @@
  * searched: a library there would be found here and missed at boot.
  */
 import { BootforgeError } from '../errors/index.js';
-import type { FsTree } from '../fstree/tree.js';
-import type { BlobStore, FileEntry, SymlinkEntry, TreeEntry } from '../fstree/types.js';
+import type { FsTree, Trace } from '../fstree/tree.js';
+import type { BlobStore, FileEntry, TreeEntry } from '../fstree/types.js';
 import { didYouMean } from '../schema/suggest.js';
 import { EM_X86_64, ElfFile, isElf } from './elf.js';
 
@@ -27,9 +27,6 @@ export const LIBRARY_DIRS: readonly string[] = [
   '/lib',
   '/lib64',
 ];
-
-/** Linux gives up after 40 symlinks in one lookup (MAXSYMLINKS). */
-const MAX_SYMLINK_HOPS = 40;
 
 /** A path of the package tree to copy into the initrd, and why. */
 export interface InitrdPath {
@@ -69,52 +66,14 @@ export class PathSet {
   }
 }
 
-/** The outcome of following a path through the tree, with every symlink met on the way. */
-export interface Trace {
-  /** The entry reached (a hard link is returned as itself), or undefined when the path leads nowhere. */
-  readonly entry: TreeEntry | undefined;
-  /** The symlinks followed, in order, directory links included: copying them keeps the path valid. */
-  readonly links: readonly SymlinkEntry[];
-  /** Where the lookup failed, when it did. */
-  readonly failedAt?: string;
-}
-
-function parts(path: string): string[] {
-  return path.split('/').filter((p) => p !== '' && p !== '.');
-}
+export type { Trace } from '../fstree/tree.js';
 
 /**
  * Follows `path` inside the tree as the kernel would with the tree as its root
- * (absolute link targets restart at the tree's root, ".." stops there) and
- * reports the symlinks it went through.
+ * and reports the symlinks it went through (see FsTree.trace).
  */
 export function traceLinks(tree: FsTree, path: string): Trace {
-  if (path.includes('\0')) return { entry: undefined, links: [], failedAt: path };
-  let pending = parts(path);
-  let resolved: string[] = [];
-  const links: SymlinkEntry[] = [];
-  while (pending.length > 0) {
-    const [part, ...rest] = pending;
-    pending = rest;
-    if (part === undefined) break;
-    if (part === '..') {
-      resolved.pop();
-      continue;
-    }
-    const here = `/${[...resolved, part].join('/')}`;
-    const entry = tree.get(here);
-    if (entry === undefined) return { entry: undefined, links, failedAt: here };
-    if (entry.type === 'symlink') {
-      if (links.length >= MAX_SYMLINK_HOPS || entry.target === '') return { entry: undefined, links, failedAt: here };
-      links.push(entry);
-      if (entry.target.startsWith('/')) resolved = [];
-      pending = [...parts(entry.target), ...pending];
-      continue;
-    }
-    if (pending.length > 0 && entry.type !== 'dir') return { entry: undefined, links, failedAt: here };
-    resolved.push(part);
-  }
-  return { entry: tree.get(`/${resolved.join('/')}`), links };
+  return tree.trace(path);
 }
 
 /** The regular file a path leads to (through symlinks and a hard link), or undefined. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BootforgeError } from '../../../src/errors/index.js';
 import { FsTree } from '../../../src/fstree/tree.js';
 import type { DirEntry, FileEntry, HardlinkEntry, SymlinkEntry, TreeEntry } from '../../../src/fstree/types.js';
+import { thrown } from '../../helpers/errors.js';
 
 const meta = { mode: 0o644, uid: 0, gid: 0, mtime: 1_700_000_000 };
 const file = (path: string, sha256 = 'a'.repeat(64), extra: Partial<FileEntry> = {}): FileEntry => ({
@@ -27,17 +27,6 @@ const symlink = (path: string, target: string): SymlinkEntry => ({
   target,
 });
 const hardlink = (path: string, target: string): HardlinkEntry => ({ ...meta, type: 'hardlink', path, target });
-
-/** The error `fn` throws, for checking its code and message. */
-function thrown(fn: () => unknown): BootforgeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BootforgeError) return e;
-    throw e;
-  }
-  throw new Error('expected a BootforgeError');
-}
 
 const paths = (tree: FsTree): string[] => tree.entries().map((e) => e.path);
 

@@ -5,19 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BootforgeError } from '../../../src/errors/index.js';
 import { EM_AARCH64, EM_X86_64, ElfFile, readElfSectionFromFile } from '../../../src/initrd/elf.js';
 import { ET_DYN, makeElf, makeModule } from '../../helpers/make-elf.js';
+import { thrown } from '../../helpers/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bootforge-elf-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function thrown(fn: () => unknown): BootforgeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BootforgeError) return e;
-    throw e;
-  }
-  throw new Error('expected a BootforgeError');
-}
 
 const dynamicProgram = makeElf({
   type: ET_DYN,

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BootforgeError } from '../../../src/errors/index.js';
 import { DiskBlobStore, MemoryBlobStore } from '../../../src/fstree/blobs.js';
 import { FsTree } from '../../../src/fstree/tree.js';
 import type { BlobStore } from '../../../src/fstree/types.js';
@@ -16,6 +15,7 @@ import {
   type ModuleClosure,
 } from '../../../src/initrd/modules.js';
 import { makeModule } from '../../helpers/make-elf.js';
+import { thrown } from '../../helpers/errors.js';
 
 const KVER = '6.1.0-99-amd64';
 const DIR = `/usr/lib/modules/${KVER}`;
@@ -121,16 +121,6 @@ async function kernelTree(blobs: BlobStore): Promise<FsTree> {
   await put(`/lib/modules/${KVER}/modules.builtin.modinfo`, Buffer.from(BUILTIN_MODINFO));
   await put(`/lib/modules/${KVER}/modules.order`, Buffer.from(ORDER.map((l) => `${l}\n`).join('')));
   return tree;
-}
-
-function thrown(fn: () => unknown): BootforgeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BootforgeError) return e;
-    throw e;
-  }
-  throw new Error('expected a BootforgeError');
 }
 
 const names = (c: ModuleClosure) => c.modules.map((m) => m.module.name);
