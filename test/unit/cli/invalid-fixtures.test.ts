@@ -7,16 +7,20 @@ import { invalidFixtures } from '../../helpers/fixtures.js';
 const fixtures = invalidFixtures();
 
 describe('invalid inputs give their exact error and exit 2', () => {
-  it.each(fixtures.map((f) => [f.name, f] as const))('%s', async (_name, fixture) => {
-    expect(existsSync(fixture.expectedPath), `${fixture.expectedPath} is missing`).toBe(true);
-    const result = await runCli(fixture.argv);
-    expect(result.stderr + '\n').toBe(readFileSync(fixture.expectedPath, 'utf8'));
-    expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
-    // A few fixtures (a mistyped module) get as far as the kernel's modules: on a machine with
-    // an empty package cache that first downloads and unpacks the kernel.
-  }, 10 * 60_000);
+  it.each(fixtures.map((f) => [f.name, f] as const))(
+    '%s',
+    async (_name, fixture) => {
+      expect(existsSync(fixture.expectedPath), `${fixture.expectedPath} is missing`).toBe(true);
+      const result = await runCli(fixture.argv);
+      expect(result.stderr + '\n').toBe(readFileSync(fixture.expectedPath, 'utf8'));
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+      // A few fixtures (a mistyped module) get as far as the kernel's modules: on a machine with
+      // an empty package cache that first downloads and unpacks the kernel.
+    },
+    10 * 60_000,
+  );
 
   it('covers every input error code with at least one fixture', () => {
     const seen = new Set(
