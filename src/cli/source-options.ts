@@ -4,6 +4,7 @@ import { JsonReporter, PlainReporter, TtyReporter } from '../log/reporters.js';
 import { silentReporter } from '../log/events.js';
 import { openPackageSource, repoSettingsOf, type SourceFlags } from '../pipeline/packages.js';
 import { resolve } from '../pipeline/resolve.js';
+import { resolveOptionsOf } from './context.js';
 
 export interface SourceCliOptions {
   mirror?: string;
@@ -60,11 +61,7 @@ export interface ProfileCliOptions extends SourceCliOptions {
 
 /** What commands that build from a profile start with: the resolved profile, progress, and the package source. */
 export function openProfile(profilePath: string, o: ProfileCliOptions) {
-  const { resolved } = resolve({
-    profile: profilePath,
-    ...(o.hardware ? { hardware: o.hardware } : {}),
-    ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
-  });
+  const { resolved } = resolve(resolveOptionsOf(profilePath, o));
   const reporter = reporterFor(o);
   const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
   return { resolved, reporter, source };

@@ -498,10 +498,9 @@ export interface ClosureModule {
   readonly reasons: readonly string[];
 }
 
-export interface RequestResult {
+/** What one request matched (see Lookup). */
+export interface RequestResult extends Lookup {
   readonly request: string;
-  readonly modules: readonly string[];
-  readonly builtins: readonly string[];
 }
 
 export interface ModuleClosure {

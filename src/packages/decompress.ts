@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import xzDecompress from 'xz-decompress';
-import { BootforgeError } from '../errors/index.js';
 
 const { XzReadableStream } = xzDecompress;
 
@@ -24,19 +23,4 @@ export function decompressStream(input: Readable, compression: Compression): Rea
     case 'xz':
       return Readable.fromWeb(new XzReadableStream(Readable.toWeb(input) as ReadableStream<Uint8Array>) as never);
   }
-}
-
-export async function decompressBuffer(data: Buffer, compression: Compression, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of decompressStream(Readable.from([data]), compression))
-      chunks.push(Buffer.from(chunk as Uint8Array));
-  } catch (cause) {
-    throw new BootforgeError(
-      'BF_REPO_INDEX',
-      `cannot decompress ${what} (${compression}): ${(cause as Error).message}`,
-      { cause },
-    );
-  }
-  return Buffer.concat(chunks);
 }

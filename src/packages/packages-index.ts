@@ -110,12 +110,6 @@ export class PackagesParser {
   }
 }
 
-export function parsePackagesIndex(data: Buffer, origin: Origin): PackageRecord[] {
-  const parser = new PackagesParser(origin);
-  parser.push(data);
-  return parser.end();
-}
-
 function toRecord(s: Partial<Mutable>, origin: Origin): PackageRecord {
   const opt = <K extends keyof Mutable>(k: K) => (s[k] !== undefined && s[k] !== '' ? { [k]: s[k] } : {});
   return {

@@ -114,10 +114,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   try {
     const pkgs = await step('resolve packages', () => closurePackages(profile, source));
     const epoch = buildEpoch(options.sourceDateEpoch, pkgs.epoch);
+    // Unpacked once: the initrd takes its kernel and tools from it, the ESP its boot loader.
+    const installer = { tree: assembleTreeOf(await unpackPackages(source, pkgs.installer)), epoch: pkgs.epoch };
     const mtime = new Date(epoch * 1000);
 
     const initrd: InitrdArtifact = await step('installer initrd', () =>
-      buildInitrd({ profile, source, role: 'installer', out: join(tmp, 'initrd.img'), sourceDateEpoch: epoch }),
+      buildInitrd({
+        profile,
+        source,
+        role: 'installer',
+        out: join(tmp, 'initrd.img'),
+        sourceDateEpoch: epoch,
+        installer,
+      }),
     );
 
     // The first generation's system, as a compressed tar stream in a file (sized before the disk is laid out).
@@ -158,8 +167,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const headerSha = sha256(header);
 
     const esp = await step('esp', async () => {
-      const efi = assembleTreeOf(await unpackPackages(source, pkgs.installer));
-      const bootEfi = efi.resolve('/usr/lib/systemd/boot/efi/systemd-bootx64.efi', { follow: true });
+      const bootEfi = installer.tree.resolve('/usr/lib/systemd/boot/efi/systemd-bootx64.efi', { follow: true });
       if (bootEfi?.type !== 'file') {
         throw new BootforgeError(
           'BF_PACKAGE_NOT_FOUND',

@@ -104,6 +104,8 @@ export interface InitrdBuildOptions {
   readonly level?: number;
   /** Timestamp of every entry; default: SOURCE_DATE_EPOCH, else the lock's, else 0. */
   readonly sourceDateEpoch?: number;
+  /** The installer closure, already unpacked by a caller that needs it too (build); else resolved here. */
+  readonly installer?: { readonly tree: FsTree; readonly epoch: number };
 }
 
 export interface InitrdArtifact {
@@ -117,6 +119,15 @@ export interface InitrdArtifact {
   readonly firmware: { readonly included: number; readonly missing: readonly string[] };
   readonly binaries: readonly string[];
   readonly timings: Readonly<Record<string, number>>;
+}
+
+/** The installer closure's packages (from the lock when current), unpacked into one tree. */
+export async function installerTree(
+  profile: ResolvedProfile,
+  source: PackageSource,
+): Promise<{ tree: FsTree; epoch: number }> {
+  const packages = await closurePackages(profile, source);
+  return { tree: assembleTreeOf(await unpackPackages(source, packages.installer)), epoch: packages.epoch };
 }
 
 /** The module index of a kernel, cached by the SHA-256 of its image (the same image has the same modules). */
@@ -162,9 +173,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
     });
   };
   const { profile, source } = options;
-  const packages = await t('resolve', closurePackages(profile, source));
-  const unpacked = await t('unpack', unpackPackages(source, packages.installer));
-  const tree = assembleTreeOf(unpacked);
+  const { tree, epoch } = options.installer ?? (await t('unpack', installerTree(profile, source)));
   const blobs = storeBlobs(source.cacheRoot);
   const kernel = findKernel(tree);
 
@@ -176,7 +185,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
   const programs = ['busybox', ...ROLE_PROGRAMS[options.role]];
   const binaries = await t('binaries', binaryClosure(tree, blobs, programs));
   const busybox = binaries.binaries.find((b) => b.name === 'busybox')?.path ?? '/usr/bin/busybox';
-  const mtime = buildEpoch(options.sourceDateEpoch, packages.epoch);
+  const mtime = buildEpoch(options.sourceDateEpoch, epoch);
 
   const generated = new Map<string, Buffer>();
   const gen = (path: string, data: Buffer | string, mode = 0o644): TreeEntry => {

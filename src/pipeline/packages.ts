@@ -237,10 +237,6 @@ export async function unpackPackages(
   return out;
 }
 
-export function refOf(p: ResolvedPackage): PackageRef {
-  return p.record;
-}
-
 /** One merged-/usr tree of unpacked packages (see assembleTree). */
 export function assembleTreeOf(packages: readonly UnpackedPackage[]): FsTree {
   return assembleTree(packages);

@@ -3,7 +3,7 @@ import { BootforgeError } from '../../errors/index.js';
 import { displayFile } from '../../fsutil/display.js';
 import { build } from '../../pipeline/build.js';
 import { formatSize } from '../../schema/size.js';
-import { collectList, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface BuildCliOptions extends ProfileCliOptions {
@@ -19,8 +19,8 @@ export function registerBuild(program: Command, ctx: CliContext): void {
         'build the installer image of a profile: out/<profile>/installer.img, SHA256SUMS, manifest.json, .bmap',
       )
       .argument('<profile>', 'profile YAML file')
-      .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
-      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+      .option(...HARDWARE_OPTION)
+      .option(...HARDWARE_DIR_OPTION)
       .option('--out <dir>', 'output folder (default: out/<profile name>)')
       .option(
         '--format <format>',

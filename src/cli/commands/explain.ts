@@ -4,7 +4,7 @@ import type { QuirkReport } from '../../hardware/apply.js';
 import { resolve } from '../../pipeline/resolve.js';
 import type { ResolvedProfile } from '../../profile/resolve.js';
 import { formatLoc } from '../../yaml/merge.js';
-import { collectList, type CliContext } from '../context.js';
+import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 
 export interface Annotated {
   readonly from: string;
@@ -107,8 +107,8 @@ export function registerExplain(program: Command, ctx: CliContext): void {
       'show the merged profile, every value with the file:line that set it, and why each kernel parameter is there',
     )
     .argument('<profile>', 'profile YAML file')
-    .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
-    .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+    .option(...HARDWARE_OPTION)
+    .option(...HARDWARE_DIR_OPTION)
     .option('--kernel-version <version>', 'kernel release to check version-gated quirks against')
     .option('--json', 'print JSON')
     .action(
@@ -116,12 +116,7 @@ export function registerExplain(program: Command, ctx: CliContext): void {
         profile: string,
         opts: { hardware?: string[]; hardwareDir?: string[]; kernelVersion?: string; json?: boolean },
       ) => {
-        const { resolved } = resolve({
-          profile,
-          ...(opts.hardware ? { hardware: opts.hardware } : {}),
-          ...(opts.hardwareDir ? { hardwareDirs: opts.hardwareDir } : {}),
-          ...(opts.kernelVersion ? { kernelVersion: opts.kernelVersion } : {}),
-        });
+        const { resolved } = resolve(resolveOptionsOf(profile, opts));
         ctx.out(opts.json ? JSON.stringify(explainJson(resolved), null, 2) : explainText(resolved));
       },
     );

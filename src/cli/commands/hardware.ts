@@ -3,7 +3,7 @@ import { displayFile } from '../../fsutil/display.js';
 import type { HardwareDescription } from '../../hardware/catalog.js';
 import { listHardware, showHardware } from '../../pipeline/hardware.js';
 import { formatLoc } from '../../yaml/merge.js';
-import { collectList, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, type CliContext } from '../context.js';
 
 function matchSummary(d: HardwareDescription): string {
   if (d.data.generic) return '(fallback for unknown machines)';
@@ -20,7 +20,7 @@ export function registerHardware(program: Command, ctx: CliContext): void {
   const hw = program.command('hardware').description('list and show hardware descriptions');
   hw.command('list')
     .description('list the known hardware descriptions')
-    .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+    .option(...HARDWARE_DIR_OPTION)
     .option('--json', 'print JSON')
     .action((opts: { hardwareDir?: string[]; json?: boolean }) => {
       const catalog = listHardware(opts.hardwareDir ?? []);
@@ -46,7 +46,7 @@ export function registerHardware(program: Command, ctx: CliContext): void {
   hw.command('show')
     .description('show one hardware description: how it is recognised and each quirk with its reason')
     .argument('<id>', 'hardware id')
-    .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+    .option(...HARDWARE_DIR_OPTION)
     .option('--kernel-version <version>', 'kernel release to check version-gated quirks against')
     .option('--json', 'print JSON')
     .action((id: string, opts: { hardwareDir?: string[]; kernelVersion?: string; json?: boolean }) => {

@@ -3,7 +3,7 @@ import { displayFile } from '../../fsutil/display.js';
 import { buildInitrd, inspectInitrdFile } from '../../pipeline/initrd-api.js';
 import { formatSize } from '../../schema/size.js';
 import { BootforgeError } from '../../errors/index.js';
-import { collectList, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface InitrdOptions extends ProfileCliOptions {
@@ -22,8 +22,8 @@ export function registerInitrd(program: Command, ctx: CliContext): void {
       .command('initrd')
       .description('build an initrd for a profile: kernel modules and firmware it needs, busybox, /init')
       .argument('<profile>', 'profile YAML file')
-      .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
-      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+      .option(...HARDWARE_OPTION)
+      .option(...HARDWARE_DIR_OPTION)
       .option('-o, --output <file>', 'where to write the initrd', 'initrd.img')
       .option('--role <role>', `what the initrd does after /init: ${ROLES.join(', ')}`, 'probe')
       .option('--marker <text>', 'probe role: the text of the "bootforge-probe: OK <marker>" line')

@@ -5,7 +5,7 @@ import { currentLock, lockPathFor, lockProfile, openPackageSource, repoSettingsO
 import { resolve } from '../../pipeline/resolve.js';
 import type { LockFile } from '../../packages/lock.js';
 import { formatSize } from '../../schema/size.js';
-import { collectList, type CliContext } from '../context.js';
+import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
 
 /** Package changes between two locks, per closure: "+name 1.0", "-name 1.0", "name 1.0 -> 1.1". */
@@ -30,19 +30,15 @@ export function registerLock(program: Command, ctx: CliContext): void {
       .command('lock')
       .description('resolve every package the build of a profile needs and write <profile>.lock.json')
       .argument('<profile>', 'profile YAML file')
-      .option('--hardware <id...>', "hardware description ids (replace the profile's own selection)", collectList)
-      .option('--hardware-dir <dir...>', 'extra folders of hardware descriptions, searched first', collectList)
+      .option(...HARDWARE_OPTION)
+      .option(...HARDWARE_DIR_OPTION)
       .option('--check', 'only check that the lock exists and matches the profile (for CI); reads no mirror'),
   ).action(
     async (
       profilePath: string,
       o: SourceCliOptions & { hardware?: string[]; hardwareDir?: string[]; check?: boolean },
     ) => {
-      const { resolved } = resolve({
-        profile: profilePath,
-        ...(o.hardware ? { hardware: o.hardware } : {}),
-        ...(o.hardwareDir ? { hardwareDirs: o.hardwareDir } : {}),
-      });
+      const { resolved } = resolve(resolveOptionsOf(profilePath, o));
       if (o.check) {
         const lock = currentLock(resolved);
         if (!lock) {

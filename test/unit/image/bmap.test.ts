@@ -3,24 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BootforgeError } from '../../../src/errors/index.js';
 import { blockRanges, createBmap, readBmap, verifyBmap, writeBmap } from '../../../src/image/bmap.js';
 import { SparseImage, type SparseImageResult } from '../../../src/image/sparse.js';
+import { thrown } from '../../helpers/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bootforge-bmap-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const MIB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-function bmapError(f: () => unknown): BootforgeError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof BootforgeError) return e;
-    throw e;
-  }
-  throw new Error('expected a BootforgeError');
-}
+const bmapError = thrown;
 
 /** A 10 MiB image with data in a few places, one of them not block-aligned. */
 async function makeImage(name: string, size = 10 * MIB): Promise<SparseImageResult> {

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BootforgeError } from '../../../src/errors/index.js';
+import { type BootforgeError } from '../../../src/errors/index.js';
 import { crc32 } from '../../../src/image/crc32.js';
 import {
   GPT_ATTRIBUTE,
@@ -14,6 +14,7 @@ import {
   type GptSpec,
 } from '../../../src/image/gpt.js';
 import { formatGuid, guidFromHash, parseGuid, PARTITION_TYPE } from '../../../src/image/guid.js';
+import { thrown } from '../../helpers/errors.js';
 
 const DISK = guidFromHash('test', 'disk');
 
@@ -33,15 +34,7 @@ function assemble(image: GptImage): Buffer {
   return disk;
 }
 
-function layoutError(spec: GptSpec): BootforgeError {
-  try {
-    layoutGpt(spec);
-  } catch (e) {
-    if (e instanceof BootforgeError) return e;
-    throw e;
-  }
-  throw new Error('expected layoutGpt to throw');
-}
+const layoutError = (spec: GptSpec): BootforgeError => thrown(() => layoutGpt(spec));
 
 const tmp = mkdtempSync(join(tmpdir(), 'bootforge-gpt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

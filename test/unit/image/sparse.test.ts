@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BootforgeError } from '../../../src/errors/index.js';
 import { SparseImage, type ByteRange } from '../../../src/image/sparse.js';
+import { rejection } from '../../helpers/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bootforge-sparse-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -12,15 +13,6 @@ let n = 0;
 const path = (): string => join(tmp, `img-${++n}.img`);
 const KIB = 1024;
 const MIB = 1024 * KIB;
-
-async function failure(p: Promise<unknown>): Promise<BootforgeError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (e instanceof BootforgeError) return e;
-  throw new Error(`expected a BootforgeError, got ${String(e)}`);
-}
 
 /** Bytes of the file that the file system allocated (st_blocks is in 512-byte units). */
 const allocated = (p: string): number => statSync(p).blocks * 512;
@@ -183,14 +175,14 @@ describe('SparseImage', () => {
 
   it('refuses writes outside the image and after close as bugs (BF_INTERNAL)', async () => {
     const img = new SparseImage(path(), 1000);
-    expect((await failure(img.write(990, Buffer.alloc(11)))).message).toMatch(
+    expect((await rejection(img.write(990, Buffer.alloc(11)))).message).toMatch(
       /: a write of 11 bytes at 990 does not fit in 1000 bytes$/,
     );
-    expect((await failure(img.write(-1, Buffer.alloc(1)))).code).toBe('BF_INTERNAL');
+    expect((await rejection(img.write(-1, Buffer.alloc(1)))).code).toBe('BF_INTERNAL');
     await img.close();
     await img.close(); // twice is fine
-    expect((await failure(img.write(0, Buffer.alloc(1)))).message).toMatch(/: write after close$/);
-    expect((await failure(img.finalize())).code).toBe('BF_INTERNAL');
+    expect((await rejection(img.write(0, Buffer.alloc(1)))).message).toMatch(/: write after close$/);
+    expect((await rejection(img.finalize())).code).toBe('BF_INTERNAL');
   });
 
   it('reports a file that cannot be created as BF_IO', () => {

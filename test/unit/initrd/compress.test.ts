@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BootforgeError } from '../../../src/errors/index.js';
 import { compress, compressorId, DEFAULT_LEVEL, gzip, resolveLevel, zstd } from '../../../src/initrd/compress.js';
 import { zstdFrame } from '../../../src/initrd/inspect.js';
+import { toolRuns } from '../../helpers/tools.js';
 
 /** Compressible, not trivially so: words from a small vocabulary picked by an LCG. */
 function sample(bytes: number): Buffer {
@@ -21,14 +22,7 @@ function sample(bytes: number): Buffer {
   return Buffer.from(parts.join('')).subarray(0, bytes);
 }
 
-function hasZstdCli(): boolean {
-  try {
-    execFileSync('zstd', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasZstdCli = (): boolean => toolRuns('zstd');
 
 const data = sample(1 << 20);
 

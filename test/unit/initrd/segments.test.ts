@@ -16,20 +16,14 @@ import {
   type SegmentSpec,
   writeInitrd,
 } from '../../../src/initrd/segments.js';
+import { toolRuns } from '../../helpers/tools.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bootforge-segments-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const MTIME = 1_700_000_000;
 
-function hasZstdCli(): boolean {
-  try {
-    execFileSync('zstd', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const hasZstdCli = (): boolean => toolRuns('zstd');
 
 /** A spec over generated files, counting how often the writer asks for content. */
 function specOf(

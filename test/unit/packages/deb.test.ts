@@ -4,25 +4,16 @@ import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BootforgeError } from '../../../src/errors/index.js';
+import { type BootforgeError } from '../../../src/errors/index.js';
 import { MemoryBlobStore } from '../../../src/fstree/blobs.js';
 import { FsTree } from '../../../src/fstree/tree.js';
 import type { TreeEntry } from '../../../src/fstree/types.js';
 import { readAr } from '../../../src/packages/ar.js';
 import { extractDeb } from '../../../src/packages/deb.js';
 import { compress, makeAr, makeDeb, makeTar, type Compression, type TarInput } from '../../helpers/make-deb.js';
+import { rejection } from '../../helpers/errors.js';
 
 const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-
-/** The BootforgeError a promise rejects with. */
-async function failure(p: Promise<unknown>): Promise<BootforgeError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (e instanceof BootforgeError) return e;
-  throw new Error(`expected a BootforgeError, got ${String(e)}`);
-}
 
 const LONG_DIR = `./usr/share/${'a'.repeat(60)}/${'b'.repeat(60)}`;
 
@@ -215,7 +206,7 @@ describe('extractDeb: a normal package', () => {
 describe('extractDeb: malicious archives', () => {
   const attempt = async (data: TarInput[], compression: Compression = 'xz'): Promise<BootforgeError> => {
     const deb = await makeDeb({ package: 'evil', data, compression });
-    return failure(extractDeb(deb, { package: 'evil', blobs: new MemoryBlobStore(), tree: FsTree.withMergedUsr() }));
+    return rejection(extractDeb(deb, { package: 'evil', blobs: new MemoryBlobStore(), tree: FsTree.withMergedUsr() }));
   };
 
   it('refuses "../evil"', async () => {
@@ -302,7 +293,7 @@ describe('extractDeb: malicious archives', () => {
 describe('extractDeb: broken or unsupported files', () => {
   const blobs = new MemoryBlobStore();
   const extract = (deb: Buffer, pkg = 'hello'): Promise<BootforgeError> =>
-    failure(extractDeb(deb, { package: pkg, blobs }));
+    rejection(extractDeb(deb, { package: pkg, blobs }));
 
   it('refuses a debian-binary other than "2.0\\n"', async () => {
     const e = await extract(await makeDeb({ data: [], debianBinary: '3.0\n' }));
