@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INSTALLER_PACKAGES, SYSTEM_PACKAGES } from '../src/pipeline/packages.js';
 import { buildRepo, writeKeyring } from '../test/helpers/debrepo.js';
 
 const out = new URL('../test/fixtures/repo/', import.meta.url).pathname;
@@ -18,7 +19,7 @@ const repo = await buildRepo(join(tmp, 'repo'), {
           { name: 'needs-newer', version: '1.0-1', depends: 'hello (>= 9)' },
           { name: 'hello-fork', version: '1.0-1', conflicts: 'hello' },
           // Empty stand-ins for the installer's tools, so that a profile can get past resolution.
-          ...['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'systemd-boot-efi'].map((name) => ({
+          ...[...new Set([...INSTALLER_PACKAGES, ...SYSTEM_PACKAGES])].map((name) => ({
             name,
             version: '1.0-1',
           })),

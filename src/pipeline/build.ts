@@ -24,6 +24,7 @@ import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { renderTemplate } from '../templates/render.js';
 import { buildInitrd, type InitrdArtifact } from './initrd.js';
+import { addGeneration } from './generation.js';
 import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
 
 export interface BuildOptions {
@@ -68,6 +69,16 @@ export interface BuildManifest {
   readonly disk: {
     readonly guid: string;
     readonly partitions: readonly { name: string; guid: string; start: number; size: number }[];
+  };
+  /** The generation the installer activates (optional until every build writes it). */
+  readonly generation?: {
+    readonly number: number;
+    /** Hex. */
+    readonly id: string;
+    /** `<id>-<profile>`. */
+    readonly name: string;
+    /** `/bootforge/store/<id>-<profile>`. */
+    readonly path: string;
   };
 }
 
@@ -129,10 +140,30 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       }),
     );
 
-    // The first generation's system, as a compressed tar stream in a file (sized before the disk is laid out).
+    // The first generation: the system's packages plus what makes them a bootable generation
+    // (its own initrd, activation, init scripts, the profile's files).
+    const generationInitrd = await step('generation initrd', () =>
+      buildInitrd({
+        profile,
+        source,
+        role: 'generation',
+        out: join(tmp, 'generation-initrd.img'),
+        sourceDateEpoch: epoch,
+        installer,
+      }),
+    );
     const system = await step('unpack system', () => unpackPackages(source, pkgs.system));
     const tree = assembleTreeOf(system);
     const blobs = storeBlobs(source.cacheRoot);
+    await step('generation', () =>
+      addGeneration(tree, blobs, {
+        profile,
+        epoch,
+        initrd: readFileSync(generationInitrd.path),
+        kernelRelease: generationInitrd.kernel.release,
+      }),
+    );
+    rmSync(generationInitrd.path);
     const payloadFile = join(tmp, 'payload.tar.zst');
     const compressed = { size: 0, hash: createHash('sha256') };
     const raw = { size: 0, hash: createHash('sha256') };
@@ -154,6 +185,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ),
     );
     const payloadSha = compressed.hash.digest('hex');
+    // The generation's store name: a hash of its whole tree (the uncompressed tar), so the same
+    // system always gets the same name and a different one never does.
+    const generationId = raw.hash.digest('hex').slice(0, 32);
+    const generation = {
+      number: 1,
+      id: generationId,
+      name: `${generationId}-${profile.name}`,
+      path: `/bootforge/store/${generationId}-${profile.name}`,
+    };
     const payloadGuid = guidFromHash('payload', payloadSha);
     const header = payloadHeader({
       payload_offset: 4096,
@@ -163,6 +203,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       payload_format: 'tar',
       profile: profile.name,
       kernel: initrd.kernel.release,
+      generation: generation.name,
     });
     const headerSha = sha256(header);
 
@@ -256,6 +297,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       sourceDateEpoch: epoch,
       kernel: initrd.kernel.release,
       payload: { sha256: payloadSha, size: compressed.size, uncompressedSize: raw.size, compression: 'zstd' },
+      generation,
       packages: {
         installer: pkgs.installer.map(({ name, version, architecture, sha256: s }) => ({
           name,

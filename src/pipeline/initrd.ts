@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../packages/cache.js';
 import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import type { InitrdRole } from '../templates/contexts.js';
+import { installStageContext } from '../install/installer.js';
 import { renderTemplate } from '../templates/render.js';
 import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
 
@@ -89,8 +90,15 @@ const BUSYBOX_APPLETS = [
 /** Programs each role needs besides busybox (resolved with their libraries inside the package tree). */
 const ROLE_PROGRAMS: Record<InitrdRole, readonly string[]> = {
   probe: [],
-  installer: ['sfdisk', 'mkfs.ext4', 'mkfs.fat'],
-  generation: [],
+  installer: ['sfdisk', 'mkfs.ext4', 'mkfs.fat', 'mkswap', 'wipefs', 'blkid', 'tar', 'zstd'],
+  generation: ['blkid'],
+};
+
+/** Modules each role needs whatever the hardware: the filesystems it writes or mounts. */
+const ROLE_MODULES: Record<InitrdRole, readonly string[]> = {
+  probe: [],
+  installer: ['ext4', 'vfat', 'nls_cp437', 'nls_ascii'],
+  generation: ['ext4', 'overlay', 'vfat', 'nls_cp437', 'nls_ascii'],
 };
 
 export interface InitrdBuildOptions {
@@ -178,7 +186,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
   const kernel = findKernel(tree);
 
   const index = await t('module index', moduleIndexFor(tree, blobs, kernel, source.cacheRoot));
-  const closure = moduleClosure(index, profile.data.kernel.modules);
+  const closure = moduleClosure(index, [...new Set([...profile.data.kernel.modules, ...ROLE_MODULES[options.role]])]);
   const moduleFiles = writeModuleFiles(closure, kernel.release);
   const globs = profile.data.firmware.map((f) => ({ package: f.package, files: f.files }));
   const firmware = firmwareClosure(tree, closure.firmware, globs, { kver: kernel.release });
@@ -241,7 +249,9 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
     // The whole closure in load order: busybox modprobe reads modules.dep but not modules.softdep.
     modules: closure.modules.map((m) => m.module.name),
     rescueShell: profile.data.installer.rescueShell,
-    failureAction: 'poweroff',
+    // A generation that cannot start reboots (boot counting then picks another); an installer
+    // powers off: rebooting would start it again.
+    failureAction: options.role === 'generation' ? 'reboot' : 'poweroff',
     failureDelaySeconds: 10,
   });
   const configEntries: TreeEntry[] = [
@@ -249,14 +259,20 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
     dir('/usr/lib/bootforge'),
     dir('/usr/lib/bootforge/stage.d'),
   ];
-  if (options.role === 'probe') {
-    configEntries.push(
-      gen(
-        '/usr/lib/bootforge/stage.d/50-probe.sh',
-        renderTemplate('initrd/stage-probe.sh.hbs', { marker: options.marker ?? profile.name }),
-        0o755,
-      ),
-    );
+  const stage = (name: string, script: string) =>
+    configEntries.push(gen(`/usr/lib/bootforge/stage.d/${name}`, script, 0o755));
+  switch (options.role) {
+    case 'probe':
+      stage('50-probe.sh', renderTemplate('initrd/stage-probe.sh.hbs', { marker: options.marker ?? profile.name }));
+      break;
+    case 'installer':
+      stage('10-disks.sh', renderTemplate('initrd/lib-disks.sh.hbs', {}));
+      stage('10-hardware.sh', renderTemplate('initrd/lib-hardware.sh.hbs', {}));
+      stage('50-install.sh', renderTemplate('initrd/stage-install.sh.hbs', installStageContext(profile)));
+      break;
+    case 'generation':
+      stage('50-generation.sh', renderTemplate('initrd/stage-generation.sh.hbs', {}));
+      break;
   }
 
   const cacheDir = source.cacheRoot;

@@ -105,8 +105,21 @@ function keyringOrigin(profile: ResolvedProfile): string {
 }
 
 // Tools the installer runs from its initrd: busybox for the shell and coreutils,
-// sfdisk (fdisk), mkfs.ext4 (e2fsprogs), mkfs.fat (dosfstools), and systemd-boot.
-const INSTALLER_PACKAGES = ['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'systemd-boot-efi'];
+// sfdisk (fdisk), mkfs.ext4 (e2fsprogs), mkfs.fat (dosfstools), wipefs/blkid/mkswap
+// (util-linux), GNU tar (busybox tar drops setuid bits) and zstd for the payload, and
+// systemd-boot for the installer's own ESP.
+export const INSTALLER_PACKAGES = [
+  'busybox-static',
+  'fdisk',
+  'e2fsprogs',
+  'dosfstools',
+  'util-linux',
+  'tar',
+  'zstd',
+  'systemd-boot-efi',
+];
+// Every generation carries the boot loader it installs (the installer copies it from there).
+export const SYSTEM_PACKAGES = ['systemd-boot-efi'];
 
 /** The closures a build of this profile needs, and what each is made from. */
 export function closureInputs(profile: ResolvedProfile): Record<string, ClosureInputs> {
@@ -125,7 +138,14 @@ export function closureInputs(profile: ResolvedProfile): Record<string, ClosureI
   return {
     installer: { requests: uniq([d.kernel.package, ...INSTALLER_PACKAGES]), essential: false, priorities: [] },
     system: {
-      requests: uniq([d.kernel.package, ...systemInit, ...d.packages.install, ...firmware, ...hardwarePackages]),
+      requests: uniq([
+        d.kernel.package,
+        ...systemInit,
+        ...SYSTEM_PACKAGES,
+        ...d.packages.install,
+        ...firmware,
+        ...hardwarePackages,
+      ]),
       // A Debian system (systemd init) gets Essential and Priority: required, as debootstrap's minbase does.
       essential: d.system.init === 'systemd',
       priorities: d.system.init === 'systemd' ? ['required'] : [],

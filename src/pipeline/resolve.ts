@@ -38,6 +38,11 @@ export function resolve(options: ResolveOptions): { resolved: ResolvedProfile; c
   }
   const picked = pickHardware(catalog, ids);
   const quirks = quirkReports(picked, options.kernelVersion);
-  const resolved = resolveProfile(profile, { mode, ids: picked.map((d) => d.id), quirks });
+  const resolved = resolveProfile(profile, {
+    mode,
+    ids: picked.map((d) => d.id),
+    quirks,
+    match: picked.map((d) => ({ id: d.id, rules: d.data.match })),
+  });
   return { resolved, catalog };
 }

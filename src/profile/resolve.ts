@@ -1,5 +1,6 @@
 import { BootforgeError, type SourceLoc } from '../errors/index.js';
 import type { QuirkReport } from '../hardware/apply.js';
+import type { MatchRule } from '../hardware/schema.js';
 import { displayPath } from '../schema/issues.js';
 import { nodeAt, type LNode } from '../yaml/located.js';
 import { formatLoc } from '../yaml/merge.js';
@@ -14,6 +15,8 @@ export interface HardwarePlan {
   readonly mode: 'fixed' | 'auto';
   readonly ids: readonly string[];
   readonly quirks: readonly QuirkReport[];
+  /** Each description's DMI match rules, for detection at install time (auto mode). */
+  readonly match?: readonly { readonly id: string; readonly rules: readonly MatchRule[] }[];
 }
 
 /** Profile data after hardware quirks (fixed mode) are merged in: what later stages read. */

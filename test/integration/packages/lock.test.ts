@@ -25,6 +25,9 @@ beforeAll(async () => {
             pkg('fdisk', '2.38.1-5', { depends: 'libc6' }),
             pkg('e2fsprogs', '1.47.0-2', { depends: 'libc6' }),
             pkg('dosfstools', '4.2-1', { depends: 'libc6' }),
+            pkg('util-linux', '2.38.1-5', { depends: 'libc6' }),
+            pkg('tar', '1.34-1', { depends: 'libc6' }),
+            pkg('zstd', '1.5.4-2', { depends: 'libc6' }),
             pkg('systemd-boot-efi', '252.39-1'),
             pkg('libc6', '2.36-9'),
             pkg('htop', '3.2.2-2', { depends: 'libc6' }),
@@ -72,6 +75,9 @@ describe('bootforge lock', () => {
       'linux-image-6.1.0-1-amd64=6.1.100-1',
       'linux-image-amd64=6.1.0-1',
       'systemd-boot-efi=252.39-1',
+      'tar=1.34-1',
+      'util-linux=2.38.1-5',
+      'zstd=1.5.4-2',
     ]);
     for (const p of lock.closures.installer?.packages ?? []) {
       expect(p.sha256).toBe(repo.debs.get(`${p.name}_${p.version}`)?.sha256);

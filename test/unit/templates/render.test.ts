@@ -453,6 +453,9 @@ describe('the built-in initrd templates', () => {
       ...inits.map((c) => renderTemplate('initrd/init.sh.hbs', c)),
       renderTemplate('initrd/stage-probe.sh.hbs', probe),
       renderTemplate('initrd/stage-probe.sh.hbs', { marker: '' }),
+      renderTemplate('initrd/lib-disks.sh.hbs', {}),
+      renderTemplate('generation/console.sh.hbs', {}),
+      renderTemplate('generation/test-shell.sh.hbs', {}),
     ];
     for (const script of scripts) {
       const file = join(work, `sc${++counter}.sh`);

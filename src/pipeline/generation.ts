@@ -1,0 +1,57 @@
+import type { FsTree } from '../fstree/tree.js';
+import type { BlobStore } from '../fstree/types.js';
+import { activationContext } from '../install/activation.js';
+import { busyboxApplets } from '../install/busybox.js';
+import { generationAdditions } from '../install/generation.js';
+import type { ResolvedProfile } from '../profile/resolve.js';
+
+export interface GenerationOptions {
+  readonly profile: ResolvedProfile;
+  readonly epoch: number;
+  /** The generation's initrd (role generation), built from the same kernel. */
+  readonly initrd: Buffer;
+  readonly kernelRelease: string;
+}
+
+const OWNER = { package: 'bootforge' };
+
+/**
+ * Adds to the system's package tree what makes it a generation (see
+ * generationAdditions): files are stored as blobs and replace package files at
+ * the same path; directories and symlinks are added only where the packages
+ * put nothing.
+ */
+export async function addGeneration(tree: FsTree, blobs: BlobStore, options: GenerationOptions): Promise<void> {
+  const { profile } = options;
+  const busyboxPath = '/usr/bin/busybox';
+  const busybox = tree.resolve(busyboxPath, { follow: true });
+  const applets =
+    profile.data.system.init === 'busybox' && busybox?.type === 'file'
+      ? busyboxApplets(await blobs.get(busybox.sha256))
+      : [];
+  const additions = generationAdditions({
+    profile,
+    activation: activationContext(profile, options.epoch),
+    kernel: { release: options.kernelRelease, path: `/boot/vmlinuz-${options.kernelRelease}` },
+    initrd: options.initrd,
+    busyboxApplets: applets,
+    busyboxPath,
+    epochSeconds: options.epoch,
+  });
+  const base = { mtime: options.epoch };
+  for (const d of additions.dirs) {
+    if (!tree.has(d.path)) tree.add({ type: 'dir', path: d.path, mode: d.mode, uid: 0, gid: 0, ...base }, OWNER);
+  }
+  for (const f of additions.files) {
+    const sha256 = await blobs.put(f.data);
+    tree.add(
+      { type: 'file', path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, size: f.data.length, sha256, ...base },
+      OWNER,
+    );
+  }
+  for (const l of additions.symlinks) {
+    if (tree.get(l.path) === undefined) {
+      tree.add({ type: 'symlink', path: l.path, target: l.target, mode: 0o777, uid: 0, gid: 0, ...base }, OWNER);
+    }
+  }
+}
