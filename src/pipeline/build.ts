@@ -161,6 +161,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         epoch,
         initrd: readFileSync(generationInitrd.path),
         kernelRelease: generationInitrd.kernel.release,
+        cacheRoot: source.cacheRoot,
       }),
     );
     rmSync(generationInitrd.path);
@@ -199,6 +200,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       payload_offset: 4096,
       payload_size: compressed.size,
       payload_sha256: payloadSha,
+      payload_uncompressed_size: raw.size,
       payload_compression: 'zstd',
       payload_format: 'tar',
       profile: profile.name,

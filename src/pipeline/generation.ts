@@ -1,9 +1,12 @@
 import type { FsTree } from '../fstree/tree.js';
 import type { BlobStore } from '../fstree/types.js';
+import { findKernel } from '../initrd/kernel.js';
+import { moduleClosure, writeModuleFiles } from '../initrd/modules.js';
 import { activationContext } from '../install/activation.js';
 import { busyboxApplets } from '../install/busybox.js';
 import { generationAdditions } from '../install/generation.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
+import { moduleIndexFor } from './initrd.js';
 
 export interface GenerationOptions {
   readonly profile: ResolvedProfile;
@@ -11,6 +14,8 @@ export interface GenerationOptions {
   /** The generation's initrd (role generation), built from the same kernel. */
   readonly initrd: Buffer;
   readonly kernelRelease: string;
+  /** Package cache (the module index of the kernel is cached there). */
+  readonly cacheRoot: string;
 }
 
 const OWNER = { package: 'bootforge' };
@@ -39,6 +44,23 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
     epochSeconds: options.epoch,
   });
   const base = { mtime: options.epoch };
+  // What depmod writes when Debian installs the kernel (bootforge runs no maintainer scripts):
+  // without modules.dep and modules.alias, neither modprobe nor udev can load a module.
+  const kernel = findKernel(tree);
+  const index = await moduleIndexFor(tree, blobs, kernel, options.cacheRoot);
+  const moduleFiles = writeModuleFiles(
+    moduleClosure(
+      index,
+      index.modules.map((m) => m.name),
+    ),
+    kernel.release,
+  );
+  for (const [name, data] of moduleFiles.files) {
+    const path = `${kernel.modulesDir}/${name}`;
+    if (tree.get(path) !== undefined) continue;
+    const sha256 = await blobs.put(data);
+    tree.add({ type: 'file', path, mode: 0o644, uid: 0, gid: 0, size: data.length, sha256, ...base }, OWNER);
+  }
   for (const d of additions.dirs) {
     if (!tree.has(d.path)) tree.add({ type: 'dir', path: d.path, mode: d.mode, uid: 0, gid: 0, ...base }, OWNER);
   }

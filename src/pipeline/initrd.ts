@@ -139,7 +139,7 @@ export async function installerTree(
 }
 
 /** The module index of a kernel, cached by the SHA-256 of its image (the same image has the same modules). */
-async function moduleIndexFor(
+export async function moduleIndexFor(
   tree: FsTree,
   blobs: BlobStore,
   kernel: KernelInTree,

@@ -46,7 +46,11 @@ async function sha256(path: string): Promise<string> {
 }
 
 /** Boots the installer with these disks; resolves with the FAILED line and the whole console output. */
-async function installerFails(dir: string, disks: DiskSpec[]): Promise<{ failed: string; output: string }> {
+async function installerFails(
+  dir: string,
+  disks: DiskSpec[],
+  options: { afterWriting?: boolean } = {},
+): Promise<{ failed: string; output: string }> {
   const vm = startMachine({
     accel: 'tcg',
     memoryMiB: 1024,
@@ -60,8 +64,8 @@ async function installerFails(dir: string, disks: DiskSpec[]): Promise<{ failed:
       240_000,
       'the installer banner',
     );
-    const m = await vm.console.waitFor(/bootforge: FAILED: ([^\r\n]*)\r?\n/, 300_000, 'the installer to refuse');
-    expect(vm.console.output).not.toMatch(/bootforge: \[5\/9\]/);
+    const m = await vm.console.waitFor(/bootforge: FAILED: ([^\r\n]*)\r?\n/, 600_000, 'the installer to refuse');
+    if (!options.afterWriting) expect(vm.console.output).not.toMatch(/bootforge: \[5\/9\]/);
     return { failed: m[1] ?? '', output: vm.console.output };
   } finally {
     vm.kill();
@@ -132,5 +136,27 @@ describe('the installer refuses instead of guessing', () => {
     expect(failed).toMatch(/the payload on \/dev\/sda2 is corrupt \(SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}\)/);
     expect(failed).toContain('nothing was written to any disk');
     expect(await sha256(target)).toBe(before);
+  });
+
+  it('leaves no partition table behind when it fails after writing (the disk never boots half-installed)', async () => {
+    const dir = mkdtempSync(join(work, 'full-'));
+    // Passes the size check (ESP + the system's size + 4 MiB) but the ext4 filesystem's own
+    // metadata leaves too little room: unpacking fails with "No space left on device".
+    const mib = 1024 ** 2;
+    const size = Math.ceil((64 * mib + result.manifest.payload.uncompressedSize + 5 * mib) / mib) * mib;
+    const target = blankDisk(dir, 'small.img', size);
+    const { failed, output } = await installerFails(
+      dir,
+      [stick(result.image), { path: target, interface: 'virtio', serial: 'SMALL' }],
+      {
+        afterWriting: true,
+      },
+    );
+    expect(failed).toMatch(
+      /^step 7\/9 \(installing generation 1 \([0-9a-f]+\)\): unpacking the payload failed: .*No space left on device/,
+    );
+    expect(output).toContain('the partition table of /dev/vda was erased: it will not boot a half-installed system');
+    expect(spawnSync('sfdisk', ['--dump', target]).status).not.toBe(0);
+    expect(spawnSync('wipefs', ['--no-act', '--noheadings', target], { encoding: 'utf8' }).stdout).toBe('');
   });
 });
