@@ -7,6 +7,7 @@ import { registerHardware } from './commands/hardware.js';
 import { registerInitrd } from './commands/initrd.js';
 import { registerLock } from './commands/lock.js';
 import { registerPackages } from './commands/packages.js';
+import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { processContext, type CliContext } from './context.js';
 import { formatErrors } from './report.js';
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLock(program, ctx);
   registerInitrd(program, ctx);
   registerBuild(program, ctx);
+  registerTest(program, ctx);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);
   return program;

@@ -298,6 +298,11 @@ export const CATALOGUE = {
     title: 'A QEMU guest did not reach an expected point in time',
     hint: 'read the serial log the message names',
   },
+  BF_BOOT_TEST: {
+    kind: 'failure',
+    title: 'A boot test failed: the installer, the installed system, one of its checks or a profile test',
+    hint: 'the message names the failing step; read the serial log it names',
+  },
   BF_KERNEL_NOT_FOUND: {
     kind: 'input',
     title: 'The kernel package yields no kernel, or several',

@@ -32,6 +32,11 @@ export interface MachineSpec {
     readonly system?: Readonly<Record<string, string>>;
     readonly board?: Readonly<Record<string, string>>;
   };
+  /**
+   * SMBIOS OEM strings (type 11), e.g. `io.bootforge.test-shell=1`: how a test
+   * tells the guest something before it boots (systemd reads them as credentials too).
+   */
+  readonly oemStrings?: readonly string[];
   /** Forward host 127.0.0.1:<port> to guest port 22 through user networking. */
   readonly sshPort?: number;
   readonly serialLog?: string;
@@ -100,6 +105,11 @@ export function qemuArgs(spec: MachineSpec): string[] {
   });
   if (spec.smbios?.system) args.push(...smbiosArg(1, spec.smbios.system));
   if (spec.smbios?.board) args.push(...smbiosArg(2, spec.smbios.board));
+  if (spec.oemStrings && spec.oemStrings.length > 0) {
+    // One -smbios option takes every string; QEMU's option syntax doubles commas inside values.
+    const values = spec.oemStrings.map((v) => `value=${v.replace(/,/g, ',,')}`);
+    args.push('-smbios', ['type=11', ...values].join(','));
+  }
   if (spec.sshPort !== undefined) {
     args.push(
       '-netdev',

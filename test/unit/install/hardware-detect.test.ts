@@ -49,7 +49,7 @@ const machines: [string, DmiInfo][] = catalog.flatMap((d) =>
   d.data.match.map((rule, i): [string, DmiInfo] => {
     const dmi: Record<string, string> = {};
     for (const [field, want] of Object.entries(rule)) {
-      const first = (Array.isArray(want) ? want[0] : want);
+      const first = Array.isArray(want) ? want[0] : want;
       if (first !== undefined) dmi[field] = first.replace(/\*/g, 'X1').replace(/\?/g, 'Z');
     }
     return [`${d.id} rule ${i}`, dmi];
