@@ -3,7 +3,7 @@ import type { Reporter } from '../log/events.js';
 import { JsonReporter, PlainReporter, TtyReporter } from '../log/reporters.js';
 import { silentReporter } from '../log/events.js';
 import { openPackageSource, repoSettingsOf, type SourceFlags } from '../pipeline/packages.js';
-import { resolve } from '../pipeline/resolve.js';
+import { resolve, resolveForKernel } from '../pipeline/resolve.js';
 import { resolveOptionsOf } from './context.js';
 
 export interface SourceCliOptions {
@@ -60,9 +60,12 @@ export interface ProfileCliOptions extends SourceCliOptions {
 }
 
 /** What commands that build from a profile start with: the resolved profile, progress, and the package source. */
-export function openProfile(profilePath: string, o: ProfileCliOptions) {
-  const { resolved } = resolve(resolveOptionsOf(profilePath, o));
+/** The profile resolved for building: its packages' source, and kernel gates decided against their kernel. */
+export async function openProfile(profilePath: string, o: ProfileCliOptions) {
+  const options = resolveOptionsOf(profilePath, o);
+  const { resolved: first } = resolve(options);
   const reporter = reporterFor(o);
-  const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+  const source = openPackageSource(repoSettingsOf(first), sourceFlags(o), reporter);
+  const resolved = await resolveForKernel(options, first, source);
   return { resolved, reporter, source };
 }

@@ -4,6 +4,7 @@ import { BootforgeError } from '../errors/index.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import type { ActivateContext } from '../templates/contexts.js';
 import { renderTemplate } from '../templates/render.js';
+import { HARDWARE_DIR, type HardwareVariant } from './hardware.js';
 
 /** A file bootforge adds to a generation's tree. */
 export interface GeneratedFile {
@@ -33,6 +34,8 @@ export interface GenerationInputs {
   /** Path of busybox in the tree, the target of the applet links. */
   readonly busyboxPath: string;
   readonly epochSeconds: number;
+  /** Auto mode: each candidate description's configuration, applied on the machine that matches. */
+  readonly hardware: readonly HardwareVariant[];
 }
 
 /** Where a generation keeps bootforge's own files. */
@@ -118,6 +121,7 @@ export function generationAdditions(inputs: GenerationInputs): GenerationAdditio
     }
   }
   files.push(...profileFiles(profile, activation));
+  for (const v of inputs.hardware) files.push(...variantFiles(v));
   return { files, dirs: MOUNT_POINTS.map(([path, mode]) => ({ path, mode })), symlinks };
 }
 
@@ -150,4 +154,22 @@ function idOf(name: string, activation: ActivateContext, kind: 'user' | 'group',
   throw new BootforgeError('BF_INVALID_VALUE', `${path}: owner ${kind} ${name} is not root or a user of the profile`, {
     hint: 'files can belong to root or to the users (and their groups) the profile declares',
   });
+}
+
+/** One candidate's configuration under /usr/lib/bootforge/hardware/<id>/ (see hardwareVariants). */
+function variantFiles(v: HardwareVariant): GeneratedFile[] {
+  const dir = `${HARDWARE_DIR}/${v.id}`;
+  const out = [file(`${dir}/params`, v.params.length > 0 ? `${v.params.join(' ')}\n` : '')];
+  const modprobe = [
+    ...v.blacklist.map((m) => `blacklist ${m}`),
+    ...v.modprobe.map((m) => `options ${m.module} ${m.options}`),
+  ];
+  if (modprobe.length > 0) {
+    out.push(
+      file(`${dir}/etc/modprobe.d/bootforge-hardware.conf`, `# From hardware ${v.id}.\n${modprobe.join('\n')}\n`),
+    );
+  }
+  if (v.load.length > 0) out.push(file(`${dir}/etc/modules-load.d/bootforge-hardware.conf`, `${v.load.join('\n')}\n`));
+  for (const f of v.files) out.push(file(`${dir}${f.path}`, f.content, parseInt(f.mode, 8)));
+  return out;
 }

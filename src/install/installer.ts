@@ -28,6 +28,7 @@ export function installStageContext(profile: ResolvedProfile): InstallStageConte
     hardware: {
       mode: profile.hardware.mode,
       fixed: profile.hardware.mode === 'fixed' ? profile.hardware.ids.join(',') : '',
+      generic: profile.hardware.mode === 'auto' ? (profile.hardware.match?.find((m) => m.generic)?.id ?? '') : '',
       rules: (profile.hardware.match ?? []).flatMap(({ id, rules }) =>
         rules.map((rule) => ({
           id,

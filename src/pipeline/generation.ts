@@ -5,6 +5,7 @@ import { moduleClosure, writeModuleFiles } from '../initrd/modules.js';
 import { activationContext } from '../install/activation.js';
 import { busyboxApplets } from '../install/busybox.js';
 import { generationAdditions } from '../install/generation.js';
+import { hardwareVariants } from '../install/hardware.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { moduleIndexFor } from './initrd.js';
 
@@ -42,6 +43,7 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
     busyboxApplets: applets,
     busyboxPath,
     epochSeconds: options.epoch,
+    hardware: hardwareVariants(profile),
   });
   const base = { mtime: options.epoch };
   // What depmod writes when Debian installs the kernel (bootforge runs no maintainer scripts):

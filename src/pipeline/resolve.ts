@@ -4,6 +4,7 @@ import { hardwareSearchPath, loadCatalog, pickHardware, type HardwareDescription
 import { loadProfile } from '../profile/load.js';
 import { resolveProfile, type ResolvedProfile } from '../profile/resolve.js';
 import { nodeAt } from '../yaml/located.js';
+import { closurePackages, type PackageSource } from './packages.js';
 
 export interface ResolveOptions {
   readonly profile: string;
@@ -42,7 +43,27 @@ export function resolve(options: ResolveOptions): { resolved: ResolvedProfile; c
     mode,
     ids: picked.map((d) => d.id),
     quirks,
-    match: picked.map((d) => ({ id: d.id, rules: d.data.match })),
+    match: picked.map((d) => ({ id: d.id, rules: d.data.match, generic: d.data.generic })),
   });
   return { resolved, catalog };
+}
+
+/**
+ * Hardware quirks gated on a kernel version are pending until the packages fix the kernel.
+ * Resolves the closures (the lock's when current) to find the kernel image package's
+ * version, and resolves the profile again against it: what is built then carries exactly
+ * the quirks for the kernel it installs.
+ */
+export async function resolveForKernel(
+  options: ResolveOptions,
+  resolved: ResolvedProfile,
+  source: PackageSource,
+): Promise<ResolvedProfile> {
+  if (options.kernelVersion !== undefined || !resolved.hardware.quirks.some((q) => q.status === 'pending')) {
+    return resolved;
+  }
+  const packages = await closurePackages(resolved, source);
+  const kernel = packages.system.find((p) => /^linux-image-\d/.test(p.name));
+  if (kernel === undefined) return resolved;
+  return resolve({ ...options, kernelVersion: kernel.version.replace(/^\d+:/, '') }).resolved;
 }

@@ -16,7 +16,7 @@ export interface HardwarePlan {
   readonly ids: readonly string[];
   readonly quirks: readonly QuirkReport[];
   /** Each description's DMI match rules, for detection at install time (auto mode). */
-  readonly match?: readonly { readonly id: string; readonly rules: readonly MatchRule[] }[];
+  readonly match?: readonly { readonly id: string; readonly rules: readonly MatchRule[]; readonly generic?: boolean }[];
 }
 
 /** Profile data after hardware quirks (fixed mode) are merged in: what later stages read. */
@@ -97,7 +97,11 @@ export function resolveProfile(profile: LoadedProfile, hardware: HardwarePlan): 
   };
 
   for (const q of hardware.quirks) {
-    if (hardware.mode === 'auto' || q.status === 'skipped') {
+    // With detection at install time, only what every candidate needs at build time is merged:
+    // its initrd modules and firmware (the image must boot and install any of them). The rest
+    // is applied per machine by the installer.
+    const buildTime = q.kind === 'initrdModules' || q.kind === 'firmware';
+    if ((hardware.mode === 'auto' && !buildTime) || q.status === 'skipped') {
       quirks.push(q);
       continue;
     }

@@ -95,6 +95,8 @@ export interface InstallStageContext {
     readonly mode: 'fixed' | 'auto';
     /** The fixed descriptions' ids, comma-separated ("" in auto mode). */
     readonly fixed: string;
+    /** Auto mode: the generic description taken when none matches ("" if there is none). */
+    readonly generic: string;
     /** Every bundled description's DMI rules; patterns are globs (`*`, `?`). */
     readonly rules: readonly {
       readonly id: string;

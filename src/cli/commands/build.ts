@@ -32,7 +32,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       throw new BootforgeError('BF_USAGE', `unknown format ${JSON.stringify(o.format)}; use raw or qcow2`);
     }
     const started = performance.now();
-    const { resolved, reporter, source } = openProfile(profilePath, o);
+    const { resolved, reporter, source } = await openProfile(profilePath, o);
     const result = await build({ profile: resolved, source, ...(o.out ? { out: o.out } : {}), format: o.format });
     reporter.close();
     if (o.json) {

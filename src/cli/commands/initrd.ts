@@ -39,7 +39,7 @@ export function registerInitrd(program: Command, ctx: CliContext): void {
         `unknown compression ${JSON.stringify(o.compression)}; use zstd, gzip or none`,
       );
     }
-    const { resolved, reporter, source } = openProfile(profilePath, o);
+    const { resolved, reporter, source } = await openProfile(profilePath, o);
     const artifact = await buildInitrd({
       profile: resolved,
       source,

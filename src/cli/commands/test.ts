@@ -113,7 +113,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
         );
       }
     } else {
-      const opened = openProfile(profilePath, o);
+      const opened = await openProfile(profilePath, o);
       profile = opened.resolved;
       const started = performance.now();
       const built = await build({

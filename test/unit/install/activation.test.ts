@@ -150,7 +150,12 @@ describe.each(SHELLS)('the activation script under %s', (_name, shell) => {
     mkdirSync(join(root, 'bootforge/state'), { recursive: true });
     mkdirSync(dmi);
     writeFileSync(join(dmi, 'product_serial'), 'FRAN ABC/123\n');
-    writeFileSync(join(root, 'bootforge/state/machine.conf'), 'ESP_UUID=ABCD-1234\nSWAP_UUID=\n');
+    writeFileSync(join(root, 'bootforge/state/machine.conf'), 'ESP_UUID=ABCD-1234\nSWAP_UUID=\nHARDWARE=laptop-9\n');
+    // The detected model's /etc files (hardware: auto), and another model's that must not appear.
+    for (const id of ['laptop-9', 'other']) {
+      mkdirSync(join(root, `usr/lib/bootforge/hardware/${id}/etc/modprobe.d`), { recursive: true });
+      writeFileSync(join(root, `usr/lib/bootforge/hardware/${id}/etc/modprobe.d/${id}.conf`), `options ${id}\n`);
+    }
     // A system that already has accounts (as Debian's base-passwd makes them) keeps them.
     writeFileSync(
       join(root, 'etc/passwd'),
@@ -175,6 +180,8 @@ describe.each(SHELLS)('the activation script under %s', (_name, shell) => {
     expect(etc('hostname')).toBe('fw-fran-abc-123\n');
     expect(etc('hosts')).toContain('127.0.1.1\tfw-fran-abc-123\n');
     expect(etc('fstab')).toContain('UUID=ABCD-1234\t/boot\tvfat\tumask=0077,noatime\t0\t2\n');
+    expect(etc('modprobe.d/laptop-9.conf')).toBe('options laptop-9\n');
+    expect(existsSync(join(root, 'etc/modprobe.d/other.conf'))).toBe(false);
     expect(etc('machine-id')).toMatch(/^[0-9a-f]{32}\n$/);
     expect(readFileSync(join(root, 'home/demo/.ssh/authorized_keys'), 'utf8')).toBe(
       `${KEY}\n${KEY} $(touch ${join(work, 'canary')})\n`,

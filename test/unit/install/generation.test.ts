@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BootforgeError } from '../../../src/errors/index.js';
 import { activationContext } from '../../../src/install/activation.js';
 import { generationAdditions, GENERATION_INITRD, type GenerationInputs } from '../../../src/install/generation.js';
+import { hardwareVariants } from '../../../src/install/hardware.js';
 import { resolve } from '../../../src/pipeline/resolve.js';
 import { thrown } from '../../helpers/errors.js';
 
@@ -26,6 +27,7 @@ function inputs(yaml: string, applets: string[] = []): GenerationInputs {
     busyboxApplets: applets,
     busyboxPath: '/usr/bin/busybox',
     epochSeconds: 1_700_000_000,
+    hardware: hardwareVariants(profile),
   };
 }
 
@@ -99,5 +101,32 @@ files:
     expect(e).toBeInstanceOf(BootforgeError);
     expect(e).toMatchObject({ code: 'BF_INVALID_VALUE' });
     expect(e.message).toContain('/etc/x: owner user nobody');
+  });
+
+  it('carries every candidate description for detection at install time (hardware: auto)', () => {
+    const input = inputs('name: fleet\nhardware: auto\n');
+    const ids = input.hardware.map((v) => v.id);
+    expect(ids).toEqual(expect.arrayContaining(['framework-13-amd-7040', 'generic-x86_64', 'qemu-x86_64']));
+    const fw = input.hardware.find((v) => v.id === 'framework-13-amd-7040');
+    // Quirks gated to kernels other than the one being built are not carried (6.1 here: pending
+    // gates are carried until the lock fixes the kernel; skipped ones never).
+    expect(fw?.params).toContain('amdgpu.dcdebugmask=0x10');
+    expect(fw?.files.map((f) => f.path)).toContain('/etc/udev/rules.d/60-bootforge-framework-ethernet-card.rules');
+    const add = generationAdditions(input);
+    expect(text(add.files, '/usr/lib/bootforge/hardware/framework-13-amd-7040/params')).toContain(
+      'amdgpu.dcdebugmask=0x10',
+    );
+    expect(
+      add.files.some(
+        (f) =>
+          f.path ===
+          '/usr/lib/bootforge/hardware/framework-13-amd-7040/etc/udev/rules.d/60-bootforge-framework-ethernet-card.rules',
+      ),
+    ).toBe(true);
+    // Nothing of any one model lands in the shared /etc of the generation.
+    expect(add.files.map((f) => f.path)).not.toContain('/etc/udev/rules.d/60-bootforge-framework-ethernet-card.rules');
+    // The installer's and generation's initrds must boot any candidate: their modules are merged.
+    expect(input.profile.data.kernel.modules).toEqual(expect.arrayContaining(['nvme', 'virtio_blk', 'xhci_pci']));
+    expect(input.profile.data.kernel.params).not.toContain('amdgpu.dcdebugmask=0x10');
   });
 });
