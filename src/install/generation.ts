@@ -120,6 +120,34 @@ export function generationAdditions(inputs: GenerationInputs): GenerationAdditio
       symlinks.push({ path: `/usr/bin/${applet}`, target: inputs.busyboxPath });
     }
   }
+  if (d.system.init === 'systemd') {
+    // systemd starts a getty on the serial console named on the command line; the drop-in
+    // makes it run bootforge's console, which is that getty unless a test VM asks for the shell.
+    files.push(
+      file(
+        '/usr/lib/systemd/system/serial-getty@ttyS0.service.d/bootforge-console.conf',
+        '# bootforge: the test shell in VMs with the SMBIOS OEM string io.bootforge.test-shell=1, else agetty.\n' +
+          '[Service]\nExecStart=\nExecStart=-/usr/lib/bootforge/console ttyS0\n',
+      ),
+      file('/etc/timezone', `${d.system.timezone}\n`),
+      file('/etc/default/locale', `LANG=${d.system.locale}\n`),
+      file(
+        '/etc/default/keyboard',
+        `# From the profile (system.keymap).\nXKBMODEL="pc105"\nXKBLAYOUT="${d.system.keymap}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`,
+      ),
+    );
+    symlinks.push({ path: '/etc/localtime', target: `/usr/share/zoneinfo/${d.system.timezone}` });
+  }
+  const sudoers = activation.users.filter((u) => d.users.find((x) => x.name === u.name)?.sudo);
+  if (sudoers.length > 0) {
+    files.push({
+      ...file(
+        '/etc/sudoers.d/bootforge',
+        `# Users with sudo: true in the profile.\n${sudoers.map((u) => `${u.name} ALL=(ALL:ALL) NOPASSWD: ALL`).join('\n')}\n`,
+      ),
+      mode: 0o440,
+    });
+  }
   files.push(...profileFiles(profile, activation));
   for (const v of inputs.hardware) files.push(...variantFiles(v));
   return { files, dirs: MOUNT_POINTS.map(([path, mode]) => ({ path, mode })), symlinks };

@@ -89,9 +89,19 @@ files:
   });
 
   it('leaves init to the packages of a systemd system', () => {
-    const add = generationAdditions(inputs('name: deb\nsystem: { init: systemd }\n'));
+    const add = generationAdditions(
+      inputs(
+        'name: deb\nsystem: { init: systemd, timezone: Europe/Berlin }\nusers: [{ name: alice, sudo: true }, { name: bob }]\n',
+      ),
+    );
     expect(add.files.map((f) => f.path)).not.toContain('/etc/inittab');
-    expect(add.symlinks).toEqual([]);
+    expect(add.symlinks).toEqual([{ path: '/etc/localtime', target: '/usr/share/zoneinfo/Europe/Berlin' }]);
+    expect(text(add.files, '/usr/lib/systemd/system/serial-getty@ttyS0.service.d/bootforge-console.conf')).toContain(
+      'ExecStart=-/usr/lib/bootforge/console ttyS0\n',
+    );
+    expect(add.files.find((f) => f.path === '/etc/sudoers.d/bootforge')).toMatchObject({ mode: 0o440, uid: 0 });
+    expect(text(add.files, '/etc/sudoers.d/bootforge')).toContain('\nalice ALL=(ALL:ALL) NOPASSWD: ALL\n');
+    expect(text(add.files, '/etc/sudoers.d/bootforge')).not.toContain('bob');
   });
 
   it('refuses a file owned by an account the profile does not know', () => {
