@@ -143,6 +143,11 @@ export const CATALOGUE = {
     title: 'A hardware id that no description has',
     hint: 'bootforge hardware list shows the known ids',
   },
+  BF_SYSFS: {
+    kind: 'input',
+    title: 'A sysfs folder or snapshot (bootforge hardware detect --sysfs) that is missing or cannot be read',
+    hint: 'pass the sysfs root (/sys) or a snapshot folder with the same layout',
+  },
   BF_EXTENDS_MISSING: {
     kind: 'input',
     title: 'extends names a profile that does not exist',

@@ -1,5 +1,7 @@
 import { quirkReports, type QuirkReport } from '../hardware/apply.js';
 import { hardwareSearchPath, loadCatalog, pickHardware, type HardwareDescription } from '../hardware/catalog.js';
+import { detect, type DetectReport } from '../hardware/detect.js';
+import { readSysfs } from '../hardware/sysfs.js';
 
 /** All hardware descriptions on the search path (user folders first, then the bundled ones). */
 export function listHardware(dirs: readonly string[] = []): HardwareDescription[] {
@@ -15,4 +17,9 @@ export function showHardware(
   const [description] = pickHardware(listHardware(dirs), [{ id }]);
   if (description === undefined) throw new Error(`pickHardware returned nothing for ${id}`);
   return { description, quirks: quirkReports([description], kernelVersion) };
+}
+
+/** `bootforge hardware detect`: a machine's sysfs (or a snapshot) against the descriptions on the search path. */
+export function detectHardware(sysfs: string, dirs: readonly string[] = []): DetectReport {
+  return detect(readSysfs(sysfs), listHardware(dirs));
 }

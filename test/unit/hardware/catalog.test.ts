@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { quirkReports } from '../../../src/hardware/apply.js';
 import { BUNDLED_HARDWARE_DIR, hardwareSearchPath, loadCatalog, pickHardware } from '../../../src/hardware/catalog.js';
+import { matchAll } from '../../../src/hardware/match.js';
 
 const catalog = loadCatalog([BUNDLED_HARDWARE_DIR]);
 
@@ -13,9 +14,28 @@ describe('bundled hardware descriptions', () => {
         'framework-13-intel-13th',
         'thinkpad-x1-carbon-gen11',
         'dell-xps-13-9320',
+        'thinkpad-t14-gen4-intel',
+        'dell-latitude-7440',
         'generic-x86_64',
       ]),
     );
+  });
+
+  it.each([
+    [
+      { sys_vendor: 'LENOVO', product_name: '21HDCTO1WW', product_version: 'ThinkPad T14 Gen 4' },
+      ['thinkpad-t14-gen4-intel'],
+    ],
+    [
+      { sys_vendor: 'LENOVO', product_name: '21HES0AB00', product_version: 'ThinkPad T14 Gen 4' },
+      ['thinkpad-t14-gen4-intel'],
+    ],
+    // The AMD T14 Gen 4 has the same product_version: another machine.
+    [{ sys_vendor: 'LENOVO', product_name: '21K3CTO1WW', product_version: 'ThinkPad T14 Gen 4' }, []],
+    [{ sys_vendor: 'Dell Inc.', product_name: 'Latitude 7440', board_name: '0XDRJY' }, ['dell-latitude-7440']],
+    [{ sys_vendor: 'Dell Inc.', product_name: 'Latitude 7430' }, []],
+  ])('recognise %j as %j', (dmi, ids) => {
+    expect(matchAll(catalog, dmi).map((m) => m.description.id)).toEqual(ids);
   });
 
   it('give every quirk a reason, and every laptop workaround a source link', () => {
