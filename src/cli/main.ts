@@ -74,7 +74,16 @@ export async function run(argv: readonly string[], ctx: CliContext = processCont
   }
 }
 
+/** `bootforge hardware list | head`: a reader that has seen enough is not an error. */
+export function endQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
+  endQuietlyOnClosedPipe();
   process.exitCode = await run(process.argv.slice(2));
 }

@@ -352,8 +352,9 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       options.oemStrings ?? [],
     );
     try {
+      // The confirmation prompt (profiles that are not unattended) ends without a newline.
       const pattern =
-        /(?:bootforge: (?:\[(\d+)\/(\d+)\] ([^\r\n]*)|installed (\S+) generation (\d+) \(([0-9a-f]+)\) on (\S+)|FAILED: ([^\r\n]*))|(Kernel panic - not syncing[^\r\n]*))\r*\n/;
+        /(?:bootforge: (?:\[(\d+)\/(\d+)\] ([^\r\n]*)|installed (\S+) generation (\d+) \(([0-9a-f]+)\) on (\S+)|FAILED: ([^\r\n]*))|(Kernel panic - not syncing[^\r\n]*))\r*\n|bootforge: erase \/dev\/([^\s?]+)\? /;
       const deadline = Date.now() + t.install;
       for (;;) {
         let m: RegExpExecArray;
@@ -367,7 +368,13 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
           rethrow('install', logs.install, e, vm);
           throw e;
         }
-        const [, step, steps, message, name, number, id, disk, failed, panic] = m;
+        const [, step, steps, message, name, number, id, disk, failed, panic, confirm] = m;
+        if (confirm !== undefined) {
+          // Answer as the person at the console would: type the disk's name.
+          vm.console.send(`${confirm}\n`);
+          emit({ type: 'progress', step: 0, steps: 0, message: `confirmed: erase /dev/${confirm}` });
+          continue;
+        }
         if (step !== undefined) {
           emit({ type: 'progress', step: Number(step), steps: Number(steps), message: message ?? '' });
           continue;

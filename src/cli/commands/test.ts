@@ -44,7 +44,7 @@ function describeEvent(e: BootTestEvent): string | undefined {
     case 'phase':
       return e.state === 'start' ? `${e.phase}: started` : `${e.phase}: done in ${seconds(e.ms)}`;
     case 'progress':
-      return `install: [${e.step}/${e.steps}] ${e.message}`;
+      return e.steps > 0 ? `install: [${e.step}/${e.steps}] ${e.message}` : `install: ${e.message}`;
     case 'mark':
       return `${e.phase}: ${e.message} after ${seconds(e.ms)}`;
     case 'step': {
