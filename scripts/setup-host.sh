@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   qemu-system-x86 qemu-utils ovmf
   cpio fdisk gdisk dosfstools mtools e2fsprogs file
-  shellcheck gnupg xz-utils zstd dpkg-dev bmap-tools kmod busybox-static
+  shellcheck gnupg xz-utils zstd dpkg-dev bmap-tools kmod busybox-static openssh-client
 )
 
 missing=()

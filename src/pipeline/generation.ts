@@ -1,5 +1,6 @@
 import type { FsTree } from '../fstree/tree.js';
 import type { BlobStore } from '../fstree/types.js';
+import { FIRMWARE_DIR, firmwareClosure } from '../initrd/firmware.js';
 import { findKernel } from '../initrd/kernel.js';
 import { moduleClosure, writeModuleFiles } from '../initrd/modules.js';
 import { activationContext } from '../install/activation.js';
@@ -46,6 +47,7 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
     hardware: hardwareVariants(profile),
   });
   const base = { mtime: options.epoch };
+  pruneFirmware(tree, profile);
   // What depmod writes when Debian installs the kernel (bootforge runs no maintainer scripts):
   // without modules.dep and modules.alias, neither modprobe nor udev can load a module.
   const kernel = findKernel(tree);
@@ -74,8 +76,27 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
     );
   }
   for (const l of additions.symlinks) {
+    // The profile decides PID 1: a package that brings systemd-sysv's /sbin/init along (a
+    // hardware daemon's dependencies can) does not make a busybox system boot systemd.
+    if (l.path === '/usr/sbin/init' && tree.get(l.path) !== undefined) tree.remove(l.path);
     if (tree.get(l.path) === undefined) {
       tree.add({ type: 'symlink', path: l.path, target: l.target, mode: 0o777, uid: 0, gid: 0, ...base }, OWNER);
     }
+  }
+}
+
+/**
+ * Firmware packages bundle blobs for hundreds of devices; hardware descriptions name the
+ * files their devices load (globs, `**` for all). Only those stay in the generation: a
+ * fleet image would otherwise carry every firmware package whole, several hundred MiB.
+ */
+function pruneFirmware(tree: FsTree, profile: ResolvedProfile): void {
+  const globs = profile.data.firmware.map((f) => ({ package: f.package, files: f.files }));
+  if (globs.length === 0) return;
+  const keep = new Set(firmwareClosure(tree, [], globs).paths.map((p) => p.path));
+  const packages = new Set(globs.map((g) => g.package));
+  for (const [path, pkg] of [...tree.owner]) {
+    if (!packages.has(pkg) || !path.startsWith(`${FIRMWARE_DIR}/`) || keep.has(path)) continue;
+    if (tree.get(path)?.type !== 'dir') tree.remove(path);
   }
 }

@@ -6,6 +6,7 @@ import type { ResolvedProfile } from '../profile/resolve.js';
 import { shQuote } from '../templates/render.js';
 import { findUefiFirmware } from './firmware.js';
 import { startMachine, type DiskInterface, type MachineSpec, type RunningMachine } from './machine.js';
+import { freePort, sshRun } from './ssh-login.js';
 import { TestShell, TestShellError } from './test-shell.js';
 
 /**
@@ -97,6 +98,11 @@ export interface BootTestOptions {
   readonly script?: (shell: TestShell) => Promise<void>;
   /** Keep the target disk and firmware variables after a run that passes (they are kept after a failure). */
   readonly keep?: boolean;
+  /**
+   * Log in over SSH through QEMU's user network (forwarded to 127.0.0.1) as `user` with
+   * this private key, and run `sudo -n true` if the profile gives the user sudo.
+   */
+  readonly ssh?: { readonly identity: string; readonly user?: string };
 }
 
 export interface BootTestTimings {
@@ -304,8 +310,16 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     return path;
   };
   const target = join(workDir, 'target.img');
-  const machine = (serialLog: string, varsPath: string, disks: MachineSpec['disks'], oem: readonly string[]) =>
+  const sshPort = options.ssh ? await freePort() : undefined;
+  const machine = (
+    serialLog: string,
+    varsPath: string,
+    disks: MachineSpec['disks'],
+    oem: readonly string[],
+    network = false,
+  ) =>
     startMachine({
+      ...(network && sshPort !== undefined ? { sshPort } : {}),
       accel,
       memoryMiB: options.memoryMiB ?? 1024,
       ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
@@ -423,6 +437,7 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     vars('boot-vars.fd'),
     [targetDisk],
     [TEST_SHELL_OEM_STRING, ...(options.oemStrings ?? [])],
+    true,
   );
   let exited = false;
   void vm.exited.finally(() => (exited = true));
@@ -522,6 +537,33 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
     await step('check', 'boot entry', entries, async () => {
       await shell.succeed(entries);
     });
+    if (profile.data.system.init === 'systemd') {
+      // --wait: until start-up is over; then "running" (exit 0) or "degraded" with the failed units.
+      const running = 'systemctl is-system-running --wait';
+      await step('check', 'system running', running, async () => {
+        const r = await shell.execute(running, 300_000);
+        if (r.status !== 0) {
+          const failedUnits = await shell.execute('systemctl --failed --no-legend --plain');
+          throw new Error(`the system is ${r.output.trim()}; failed units:\n${failedUnits.output.trim()}`);
+        }
+      });
+    }
+    if (options.ssh && sshPort !== undefined) {
+      const ssh = options.ssh;
+      const user =
+        profile.data.users.find((u) => u.name === ssh.user) ??
+        profile.data.users.find((u) => u.sshAuthorizedKeys.length > 0);
+      if (user) {
+        const command = user.sudo ? 'sudo -n true && id -un' : 'id -un';
+        await step('check', `ssh login ${user.name}`, command, async () => {
+          const out = await sshRun(
+            { port: sshPort, user: user.name, identity: ssh.identity, workDir, timeoutMs: 180_000 },
+            command,
+          );
+          expect(out.trim() === user.name, `ssh ran as ${JSON.stringify(out.trim())}; expected ${user.name}`);
+        });
+      }
+    }
     const checksMs = ms(t3);
     emit({ type: 'phase', phase: 'checks', state: 'done', ms: checksMs });
 

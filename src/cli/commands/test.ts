@@ -26,6 +26,7 @@ interface TestCliOptions extends ProfileCliOptions {
   accel?: string;
   keep?: boolean;
   timeout?: string;
+  sshKey?: string;
 }
 
 const ACCELS = ['tcg', 'kvm', 'auto'] as const;
@@ -80,6 +81,10 @@ export function registerTest(program: Command, ctx: CliContext): void {
       .option('--work-dir <dir>', 'serial logs and the target disk (default: <out>/test)')
       .option('--accel <accel>', 'tcg, kvm, or auto (kvm when /dev/kvm works, else tcg)', 'tcg')
       .option('--keep', 'keep the target disk and firmware variables after a passing run')
+      .option(
+        '--ssh-key <file>',
+        "also log in over SSH (QEMU's network forwarded to 127.0.0.1) with this private key as the profile's first user with keys, and sudo -n if they may",
+      )
       .option('--timeout <s>', 'time limit of the install and of the boot, each, in seconds'),
   ).action(async (profilePath: string, o: TestCliOptions) => {
     if (!ACCELS.includes(o.accel as (typeof ACCELS)[number])) {
@@ -146,6 +151,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
       accel,
       timeouts,
       ...(o.keep ? { keep: true } : {}),
+      ...(o.sshKey ? { ssh: { identity: resolvePath(o.sshKey) } } : {}),
       onEvent: (e) => {
         if (o.quiet && e.type !== 'step') return;
         const line = describeEvent(e);
