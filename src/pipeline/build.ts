@@ -162,6 +162,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         initrd: readFileSync(generationInitrd.path),
         kernelRelease: generationInitrd.kernel.release,
         cacheRoot: source.cacheRoot,
+        packages: system,
+        reporter: source.reporter,
       }),
     );
     rmSync(generationInitrd.path);

@@ -4,9 +4,12 @@ import { FIRMWARE_DIR, firmwareClosure } from '../initrd/firmware.js';
 import { findKernel } from '../initrd/kernel.js';
 import { moduleClosure, writeModuleFiles } from '../initrd/modules.js';
 import { activationContext } from '../install/activation.js';
+import { applyDebianConfiguration, debianConfiguration } from '../install/debian/index.js';
 import { busyboxApplets } from '../install/busybox.js';
 import { generationAdditions } from '../install/generation.js';
 import { hardwareVariants } from '../install/hardware.js';
+import type { Reporter } from '../log/events.js';
+import type { UnpackedPackage } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { moduleIndexFor } from './initrd.js';
 
@@ -18,6 +21,9 @@ export interface GenerationOptions {
   readonly kernelRelease: string;
   /** Package cache (the module index of the kernel is cached there). */
   readonly cacheRoot: string;
+  /** The system's packages, for what their maintainer scripts would have configured (systemd systems). */
+  readonly packages: readonly UnpackedPackage[];
+  readonly reporter: Reporter;
 }
 
 const OWNER = { package: 'bootforge' };
@@ -48,6 +54,33 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
   });
   const base = { mtime: options.epoch };
   pruneFirmware(tree, profile);
+  if (profile.data.system.init === 'systemd') {
+    // A Debian system as its maintainer scripts would have left it (dpkg database,
+    // alternatives, enabled units, system users, PAM, ...), computed, not run. Before the
+    // generation's own files, so that the profile's win.
+    const d = profile.data;
+    const debian = await debianConfiguration({
+      packages: options.packages,
+      blobs,
+      tree,
+      options: {
+        init: 'systemd',
+        enable: d.services.enable,
+        disable: d.services.disable,
+        epochSeconds: options.epoch,
+        architecture: d.packages.architecture,
+      },
+    });
+    await applyDebianConfiguration(tree, blobs, debian, options.epoch);
+    const unhandled = debian.report.unhandled;
+    if (unhandled.length > 0) {
+      const packages = [...new Set(unhandled.map((u) => u.package))].sort();
+      options.reporter.emit({
+        type: 'warning',
+        message: `${unhandled.length} maintainer-script actions are not reproduced (packages: ${packages.join(', ')}); see the README's "Debian systems"`,
+      });
+    }
+  }
   // What depmod writes when Debian installs the kernel (bootforge runs no maintainer scripts):
   // without modules.dep and modules.alias, neither modprobe nor udev can load a module.
   const kernel = findKernel(tree);

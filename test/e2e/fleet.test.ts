@@ -65,7 +65,8 @@ async function checkQuirks(shell: TestShell, laptop: FakeLaptop): Promise<void> 
   const cmdline = await shell.succeed('cat /proc/cmdline');
   for (const p of mine.params) expect(cmdline).toContain(p);
   for (const other of variants.filter((v) => v.id !== mine.id)) {
-    for (const p of other.params.filter((q) => !mine.params.includes(q))) expect(cmdline).not.toContain(p);
+    const own = (q: string) => mine.params.includes(q) || profile.data.kernel.params.includes(q);
+    for (const p of other.params.filter((q) => !own(q))) expect(cmdline).not.toContain(p);
   }
   const modprobe = [
     ...mine.blacklist.map((m) => `blacklist ${m}`),
