@@ -1,13 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
-// The QEMU tier: boots real kernels under TCG. Slow (seconds to minutes per test),
-// so it runs one file at a time and apart from the fast tier.
+// The QEMU tier: boots real kernels under TCG. Slow (seconds to minutes per test), so it runs
+// apart from the fast tier. Two files at a time: each guest has one virtual CPU and a CI
+// runner has two cores, so two guests share the machine without starving each other.
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],
-    testTimeout: 15 * 60_000,
+    testTimeout: 30 * 60_000,
     hookTimeout: 15 * 60_000,
     pool: 'forks',
-    fileParallelism: false,
+    fileParallelism: true,
+    maxWorkers: 2,
   },
 });
