@@ -15,6 +15,8 @@ const PROVIDERS: Record<string, string> = {
   xz: 'xz-utils',
   zstd: 'zstd',
   shellcheck: 'shellcheck',
+  localedef: 'libc-bin',
+  ssh: 'openssh-client',
   dracut: 'dracut',
   mkinitramfs: 'initramfs-tools-core',
   depmod: 'kmod',

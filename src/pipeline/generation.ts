@@ -7,6 +7,7 @@ import { activationContext } from '../install/activation.js';
 import { applyDebianConfiguration, debianConfiguration } from '../install/debian/index.js';
 import { busyboxApplets } from '../install/busybox.js';
 import { generationAdditions } from '../install/generation.js';
+import { compileLocales } from '../install/locale.js';
 import { hardwareVariants } from '../install/hardware.js';
 import type { Reporter } from '../log/events.js';
 import type { UnpackedPackage } from '../packages/unpack.js';
@@ -72,7 +73,26 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
       },
     });
     await applyDebianConfiguration(tree, blobs, debian, options.epoch);
-    const unhandled = debian.report.unhandled;
+    // locale-gen's work, done here: the profile's locale compiled from the target's sources.
+    const locales = await compileLocales({ tree, blobs, locales: [d.system.locale] });
+    for (const dir of locales.dirs) {
+      if (!tree.has(dir.path))
+        tree.add({ type: 'dir', path: dir.path, mode: dir.mode, uid: 0, gid: 0, ...base }, OWNER);
+    }
+    for (const f of locales.files) {
+      const sha256 = await blobs.put(f.data);
+      tree.add(
+        { type: 'file', path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, size: f.data.length, sha256, ...base },
+        OWNER,
+      );
+    }
+    for (const l of locales.symlinks) {
+      if (tree.get(l.path) === undefined) {
+        tree.add({ type: 'symlink', path: l.path, target: l.target, mode: 0o777, uid: 0, gid: 0, ...base }, OWNER);
+      }
+    }
+    // locales and tzdata are done here and by generationAdditions (/etc/localtime, /etc/timezone).
+    const unhandled = debian.report.unhandled.filter((u) => u.package !== 'locales' && u.package !== 'tzdata');
     if (unhandled.length > 0) {
       const packages = [...new Set(unhandled.map((u) => u.package))].sort();
       options.reporter.emit({
