@@ -75,22 +75,7 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
     await applyDebianConfiguration(tree, blobs, debian, options.epoch);
     // locale-gen's work, done here: the profile's locale compiled from the target's sources.
     const locales = await compileLocales({ tree, blobs, locales: [d.system.locale] });
-    for (const dir of locales.dirs) {
-      if (!tree.has(dir.path))
-        tree.add({ type: 'dir', path: dir.path, mode: dir.mode, uid: 0, gid: 0, ...base }, OWNER);
-    }
-    for (const f of locales.files) {
-      const sha256 = await blobs.put(f.data);
-      tree.add(
-        { type: 'file', path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, size: f.data.length, sha256, ...base },
-        OWNER,
-      );
-    }
-    for (const l of locales.symlinks) {
-      if (tree.get(l.path) === undefined) {
-        tree.add({ type: 'symlink', path: l.path, target: l.target, mode: 0o777, uid: 0, gid: 0, ...base }, OWNER);
-      }
-    }
+    await addToTree(tree, blobs, locales, base);
     // locales and tzdata are done here and by generationAdditions (/etc/localtime, /etc/timezone).
     const unhandled = debian.report.unhandled.filter((u) => u.package !== 'locales' && u.package !== 'tzdata');
     if (unhandled.length > 0) {
@@ -118,24 +103,12 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
     const sha256 = await blobs.put(data);
     tree.add({ type: 'file', path, mode: 0o644, uid: 0, gid: 0, size: data.length, sha256, ...base }, OWNER);
   }
-  for (const d of additions.dirs) {
-    if (!tree.has(d.path)) tree.add({ type: 'dir', path: d.path, mode: d.mode, uid: 0, gid: 0, ...base }, OWNER);
+  // The profile decides PID 1: a package that brings systemd-sysv's /sbin/init along (a
+  // hardware daemon's dependencies can) does not make a busybox system boot systemd.
+  if (additions.symlinks.some((l) => l.path === '/usr/sbin/init') && tree.get('/usr/sbin/init') !== undefined) {
+    tree.remove('/usr/sbin/init');
   }
-  for (const f of additions.files) {
-    const sha256 = await blobs.put(f.data);
-    tree.add(
-      { type: 'file', path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, size: f.data.length, sha256, ...base },
-      OWNER,
-    );
-  }
-  for (const l of additions.symlinks) {
-    // The profile decides PID 1: a package that brings systemd-sysv's /sbin/init along (a
-    // hardware daemon's dependencies can) does not make a busybox system boot systemd.
-    if (l.path === '/usr/sbin/init' && tree.get(l.path) !== undefined) tree.remove(l.path);
-    if (tree.get(l.path) === undefined) {
-      tree.add({ type: 'symlink', path: l.path, target: l.target, mode: 0o777, uid: 0, gid: 0, ...base }, OWNER);
-    }
-  }
+  await addToTree(tree, blobs, additions, base);
 }
 
 /**
@@ -151,5 +124,36 @@ function pruneFirmware(tree: FsTree, profile: ResolvedProfile): void {
   for (const [path, pkg] of [...tree.owner]) {
     if (!packages.has(pkg) || !path.startsWith(`${FIRMWARE_DIR}/`) || keep.has(path)) continue;
     if (tree.get(path)?.type !== 'dir') tree.remove(path);
+  }
+}
+
+/**
+ * Adds generated content: directories and symlinks only where the packages put nothing,
+ * files (stored as blobs) over whatever is there.
+ */
+async function addToTree(
+  tree: FsTree,
+  blobs: BlobStore,
+  add: {
+    readonly dirs: readonly { readonly path: string; readonly mode: number }[];
+    readonly files: readonly { path: string; data: Buffer; mode: number; uid: number; gid: number }[];
+    readonly symlinks: readonly { readonly path: string; readonly target: string }[];
+  },
+  base: { readonly mtime: number },
+): Promise<void> {
+  for (const d of add.dirs) {
+    if (!tree.has(d.path)) tree.add({ type: 'dir', path: d.path, mode: d.mode, uid: 0, gid: 0, ...base }, OWNER);
+  }
+  for (const f of add.files) {
+    const sha256 = await blobs.put(f.data);
+    tree.add(
+      { type: 'file', path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, size: f.data.length, sha256, ...base },
+      OWNER,
+    );
+  }
+  for (const l of add.symlinks) {
+    if (tree.get(l.path) === undefined) {
+      tree.add({ type: 'symlink', path: l.path, target: l.target, mode: 0o777, uid: 0, gid: 0, ...base }, OWNER);
+    }
   }
 }

@@ -23,3 +23,6 @@ export function showHardware(
 export function detectHardware(sysfs: string, dirs: readonly string[] = []): DetectReport {
   return detect(readSysfs(sysfs), listHardware(dirs));
 }
+
+/** The DMI fields descriptions match on (files of /sys/class/dmi/id). */
+export { DMI_FIELDS } from '../hardware/match.js';

@@ -3,7 +3,7 @@ import { displayFile } from '../../fsutil/display.js';
 import type { HardwareDescription } from '../../hardware/catalog.js';
 import type { AutoPick, DetectReport } from '../../hardware/detect.js';
 import type { DriverBinding } from '../../hardware/sysfs.js';
-import { detectHardware, listHardware, showHardware } from '../../pipeline/hardware.js';
+import { detectHardware, DMI_FIELDS, listHardware, showHardware } from '../../pipeline/hardware.js';
 import { formatLoc } from '../../yaml/merge.js';
 import { HARDWARE_DIR_OPTION, type CliContext } from '../context.js';
 
@@ -41,15 +41,6 @@ function bindingText(b: DriverBinding, own: string): string {
   return `${at}${b.driver}${b.module !== null && b.module !== b.driver ? ` [${b.module}]` : ''}`;
 }
 
-const DMI_KEYS = [
-  'sys_vendor',
-  'product_name',
-  'product_version',
-  'product_family',
-  'board_vendor',
-  'board_name',
-] as const;
-
 function tieWarning(auto: AutoPick): string | undefined {
   return auto.status === 'tie'
     ? `bootforge: warning: this machine matches ${auto.ids.join(', ')} equally well: with hardware: auto the installer stops; make one of them more specific`
@@ -59,7 +50,7 @@ function tieWarning(auto: AutoPick): string | undefined {
 function detectJson(r: DetectReport): unknown {
   return {
     sysfs: displayFile(r.sysfs),
-    dmi: Object.fromEntries(DMI_KEYS.map((k) => [k, r.dmi.fields[k] ?? null])),
+    dmi: Object.fromEntries(DMI_FIELDS.map((k) => [k, r.dmi.fields[k] ?? null])),
     serial: r.dmi.serial.status === 'readable' ? { ...r.dmi.serial, perMachine: true } : r.dmi.serial,
     matches: r.matches.map((m) => ({
       id: m.id,
@@ -85,7 +76,7 @@ function printDetect(r: DetectReport, ctx: CliContext): void {
   ctx.out('DMI (class/dmi/id):');
   if (Object.keys(r.dmi.fields).length === 0)
     ctx.out('  none: the firmware gives no DMI strings (no SMBIOS tables), so no description can match by DMI');
-  else for (const k of DMI_KEYS) ctx.out(`  ${k.padEnd(16)} ${r.dmi.fields[k] ?? '(not set)'}`);
+  else for (const k of DMI_FIELDS) ctx.out(`  ${k.padEnd(16)} ${r.dmi.fields[k] ?? '(not set)'}`);
   const serial = r.dmi.serial;
   ctx.out(
     `  ${'product_serial'.padEnd(16)} ${
