@@ -23,6 +23,7 @@ import {
 } from '../../../src/pipeline/packages.js';
 import { resolve } from '../../../src/pipeline/resolve.js';
 import { hasTool } from '../../helpers/debrepo.js';
+import { writeOut } from '../../unit/install/debian/debs.js';
 
 // The system closure of profiles/workstation.yaml, through the mirror the host's apt uses (as
 // test/integration/packages/live.test.ts gets packages; the cache makes reruns fast), turned into
@@ -70,15 +71,7 @@ describe.skipIf(process.env.BOOTFORGE_SKIP_LIVE === '1')('Debian configuration o
     const unhandled = new Map<string, number>();
     for (const a of config.report.unhandled) unhandled.set(a.package, (unhandled.get(a.package) ?? 0) + 1);
     report(`not reproduced, by package: ${[...unhandled].map(([p, n]) => `${p} ${n}`).join(', ')}`);
-    for (const d of config.dirs) mkdirSync(join(root, d.path), { recursive: true });
-    for (const f of config.files) {
-      mkdirSync(dirname(join(root, f.path)), { recursive: true });
-      writeFileSync(join(root, f.path), f.data);
-    }
-    for (const s of config.symlinks) {
-      mkdirSync(dirname(join(root, s.path)), { recursive: true });
-      symlinkSync(s.target, join(root, s.path));
-    }
+    writeOut(config, root);
   }, 15 * 60_000);
 
   it('dpkg-query lists every package as installed', async (ctx) => {
