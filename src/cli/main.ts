@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { BootforgeError, isBootforgeError } from '../errors/index.js';
 import { registerBuild } from './commands/build.js';
+import { registerBundle } from './commands/bundle.js';
 import { registerExplain } from './commands/explain.js';
 import { registerHardware } from './commands/hardware.js';
 import { registerInitrd } from './commands/initrd.js';
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLock(program, ctx);
   registerInitrd(program, ctx);
   registerBuild(program, ctx);
+  registerBundle(program, ctx);
   registerTest(program, ctx);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);

@@ -38,6 +38,16 @@ export interface GenerationInputs {
   readonly hardware: readonly HardwareVariant[];
 }
 
+const SYSTEMD_UNITS = '/usr/lib/systemd/system';
+
+/**
+ * The generation's kernel parameters: the profile's, and panic=10 unless it sets panic=, so
+ * that a kernel that panics reboots and the boot counter moves on to the next try.
+ */
+export function generationParams(params: readonly string[]): string[] {
+  return params.some((p) => p.startsWith('panic=')) ? [...params] : [...params, 'panic=10'];
+}
+
 /** Where a generation keeps bootforge's own files. */
 export const GENERATION_LIB = '/usr/lib/bootforge';
 export const GENERATION_INITRD = `${GENERATION_LIB}/initrd.img`;
@@ -86,9 +96,28 @@ export function generationAdditions(inputs: GenerationInputs): GenerationAdditio
         kernel: inputs.kernel.path,
         kernelRelease: inputs.kernel.release,
         initrd: GENERATION_INITRD,
-        params: d.kernel.params.join(' '),
+        params: generationParams(d.kernel.params).join(' '),
         date: new Date(inputs.epochSeconds * 1000).toISOString().slice(0, 10),
+        tries: d.generations.tries,
       }),
+    ),
+    file('/usr/sbin/bootforge-gen', renderTemplate('generation/bootforge-gen.sh.hbs', {}), 0o755),
+    file(
+      `${GENERATION_LIB}/boot-complete`,
+      renderTemplate('generation/boot-complete.sh.hbs', {
+        systemd: d.system.init === 'systemd',
+        checks: d.generations.health.map((c, i) => ({
+          run: c.run,
+          timeout: c.timeout,
+          failure: `health check failed: ${c.name ?? `#${i + 1} (${c.run})`}`,
+        })),
+      }),
+      0o755,
+    ),
+    file(
+      `${GENERATION_LIB}/boot-deadline`,
+      renderTemplate('generation/boot-deadline.sh.hbs', { timeout: d.generations.bootTimeout }),
+      0o755,
     ),
     file(`${GENERATION_LIB}/console`, renderTemplate('generation/console.sh.hbs', {}), 0o755),
     file(`${GENERATION_LIB}/test-shell`, renderTemplate('generation/test-shell.sh.hbs', {}), 0o755),
@@ -132,11 +161,35 @@ export function generationAdditions(inputs: GenerationInputs): GenerationAdditio
       file('/etc/timezone', `${d.system.timezone}\n`),
       file('/etc/default/locale', `LANG=${d.system.locale}\n`),
       file(
+        `${SYSTEMD_UNITS}/bootforge-boot-deadline.service`,
+        '[Unit]\nDescription=bootforge: reboot a counted boot that does not become healthy in time\n' +
+          'DefaultDependencies=no\nAfter=local-fs.target\nConflicts=shutdown.target\nBefore=shutdown.target\n\n' +
+          '[Service]\nExecStart=/usr/lib/bootforge/boot-deadline\n',
+      ),
+      file(
+        `${SYSTEMD_UNITS}/bootforge-boot-complete.service`,
+        '[Unit]\nDescription=bootforge: health point of this boot (bless the generation, or reboot)\n' +
+          'After=multi-user.target\n\n' +
+          '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/lib/bootforge/boot-complete\n' +
+          'StandardOutput=journal+console\n',
+      ),
+      file(
         '/etc/default/keyboard',
         `# From the profile (system.keymap).\nXKBMODEL="pc105"\nXKBLAYOUT="${d.system.keymap}"\nXKBVARIANT=""\nXKBOPTIONS=""\nBACKSPACE="guess"\n`,
       ),
     );
-    symlinks.push({ path: '/etc/localtime', target: `/usr/share/zoneinfo/${d.system.timezone}` });
+    symlinks.push(
+      { path: '/etc/localtime', target: `/usr/share/zoneinfo/${d.system.timezone}` },
+      // Enabled statically (the tree is read-only; systemctl disable cannot undo a health point).
+      {
+        path: `${SYSTEMD_UNITS}/sysinit.target.wants/bootforge-boot-deadline.service`,
+        target: '../bootforge-boot-deadline.service',
+      },
+      {
+        path: `${SYSTEMD_UNITS}/multi-user.target.wants/bootforge-boot-complete.service`,
+        target: '../bootforge-boot-complete.service',
+      },
+    );
   }
   const sudoers = activation.users.filter((u) => d.users.find((x) => x.name === u.name)?.sudo);
   if (sudoers.length > 0) {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   createReadStream,
-  createWriteStream,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -11,20 +10,18 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { BootforgeError } from '../errors/index.js';
 import { run } from '../exec/run.js';
-import type { BlobStore, TreeEntry } from '../fstree/types.js';
 import { writeBmap } from '../image/bmap.js';
 import { guidFromHash } from '../image/guid.js';
 import { writeInstallerDisk } from '../image/installer-disk.js';
-import { measured, payloadHeader, tarOf, zstdFrames } from '../image/payload.js';
 import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
+import { timedSteps } from './steps.js';
 import { renderTemplate } from '../templates/render.js';
 import { buildInitrd, type InitrdArtifact } from './initrd.js';
-import { addGeneration } from './generation.js';
+import { buildGenerationPayload } from './generation-payload.js';
+import { writeBundle } from './bundle.js';
 import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
 
 export interface BuildOptions {
@@ -36,6 +33,8 @@ export interface BuildOptions {
   readonly sourceDateEpoch?: number;
   /** zstd level of the payload. */
   readonly payloadLevel?: number;
+  /** Also write the generation as an update bundle (`<id>-<profile>.bundle`) for bootforge-gen switch. */
+  readonly bundle?: boolean;
 }
 
 export interface BuildResult {
@@ -110,14 +109,7 @@ function installerCmdline(profile: ResolvedProfile, payloadGuid: string, headerS
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const { profile, source } = options;
-  const timings: Record<string, number> = {};
-  const step = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    source.reporter.emit({ type: 'step', stage: 'build', message: label });
-    const r = await fn();
-    timings[label] = Math.round(performance.now() - t);
-    return r;
-  };
+  const { step, timings } = timedSteps(source.reporter, 'build');
   const out = resolvePath(options.out ?? join('out', profile.name));
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
   removeStaleTemps(out);
@@ -140,76 +132,33 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       }),
     );
 
-    // The first generation: the system's packages plus what makes them a bootable generation
-    // (its own initrd, activation, init scripts, the profile's files).
-    const generationInitrd = await step('generation initrd', () =>
-      buildInitrd({
-        profile,
-        source,
-        role: 'generation',
-        out: join(tmp, 'generation-initrd.img'),
-        sourceDateEpoch: epoch,
-        installer,
-      }),
-    );
-    const system = await step('unpack system', () => unpackPackages(source, pkgs.system));
-    const tree = assembleTreeOf(system);
-    const blobs = storeBlobs(source.cacheRoot);
-    await step('generation', () =>
-      addGeneration(tree, blobs, {
-        profile,
-        epoch,
-        initrd: readFileSync(generationInitrd.path),
-        kernelRelease: generationInitrd.kernel.release,
-        cacheRoot: source.cacheRoot,
-        packages: system,
-        reporter: source.reporter,
-      }),
-    );
-    rmSync(generationInitrd.path);
-    const payloadFile = join(tmp, 'payload.tar.zst');
-    const compressed = { size: 0, hash: createHash('sha256') };
-    const raw = { size: 0, hash: createHash('sha256') };
-    await step('payload', () =>
-      pipeline(
-        Readable.from(
-          measured(
-            zstdFrames(
-              measured(
-                tarOf(tree.entries(), (e: TreeEntry & { sha256: string }) => fileContents(blobs, e.sha256), mtime),
-                raw,
-              ),
-              options.payloadLevel ?? 3,
-            ),
-            compressed,
-          ),
-        ),
-        createWriteStream(payloadFile),
-      ),
-    );
-    const payloadSha = compressed.hash.digest('hex');
-    // The generation's store name: a hash of its whole tree (the uncompressed tar), so the same
-    // system always gets the same name and a different one never does.
-    const generationId = raw.hash.digest('hex').slice(0, 32);
+    // The first generation: the system's packages plus what makes them a bootable generation.
+    const payload = await buildGenerationPayload({
+      profile,
+      source,
+      packages: pkgs,
+      installerTree: installer.tree,
+      epoch,
+      dir: tmp,
+      ...(options.payloadLevel !== undefined ? { level: options.payloadLevel } : {}),
+      step,
+    });
+    const payloadFile = payload.file;
+    const payloadSha = payload.sha256;
+    const compressed = { size: payload.size };
     const generation = {
       number: 1,
-      id: generationId,
-      name: `${generationId}-${profile.name}`,
-      path: `/bootforge/store/${generationId}-${profile.name}`,
+      id: payload.generation.id,
+      name: payload.generation.name,
+      path: `/bootforge/store/${payload.generation.name}`,
     };
+    const { header, headerSha256: headerSha } = payload;
+    let bundleName: string | undefined;
+    if (options.bundle) {
+      bundleName = `${generation.name}.bundle`;
+      await step('bundle', () => writeBundle(payload, join(tmp, bundleName as string)));
+    }
     const payloadGuid = guidFromHash('payload', payloadSha);
-    const header = payloadHeader({
-      payload_offset: 4096,
-      payload_size: compressed.size,
-      payload_sha256: payloadSha,
-      payload_uncompressed_size: raw.size,
-      payload_compression: 'zstd',
-      payload_format: 'tar',
-      profile: profile.name,
-      kernel: initrd.kernel.release,
-      generation: generation.name,
-    });
-    const headerSha = sha256(header);
 
     const esp = await step('esp', async () => {
       const bootEfi = installer.tree.resolve('/usr/lib/systemd/boot/efi/systemd-bootx64.efi', { follow: true });
@@ -219,7 +168,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           'systemd-boot-efi did not provide /usr/lib/systemd/boot/efi/systemd-bootx64.efi',
         );
       }
-      const loader = await blobs.get(bootEfi.sha256);
+      const loader = await storeBlobs(source.cacheRoot).get(bootEfi.sha256);
       const unattended = profile.data.installer.mode === 'unattended' ? ['bootforge.unattended'] : [];
       const entry = (title: string, sortKey: string, extra: string[]) =>
         Buffer.from(
@@ -291,6 +240,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     artifacts['initrd.img'] = { sha256: initrd.sha256, size: initrd.size };
     artifacts.vmlinuz = { sha256: initrd.kernel.sha256, size: statSync(initrd.kernel.vmlinuz).size };
     artifacts['payload.tar.zst'] = { sha256: payloadSha, size: compressed.size };
+    if (bundleName !== undefined) {
+      artifacts[bundleName] = {
+        sha256: await fileSha256(join(tmp, bundleName)),
+        size: statSync(join(tmp, bundleName)).size,
+      };
+    }
 
     const manifest: BuildManifest = {
       bootforge: VERSION,
@@ -300,7 +255,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       lockSha256: pkgs.lockSha256,
       sourceDateEpoch: epoch,
       kernel: initrd.kernel.release,
-      payload: { sha256: payloadSha, size: compressed.size, uncompressedSize: raw.size, compression: 'zstd' },
+      payload: {
+        sha256: payloadSha,
+        size: compressed.size,
+        uncompressedSize: payload.uncompressedSize,
+        compression: 'zstd',
+      },
       generation,
       packages: {
         installer: pkgs.installer.map(({ name, version, architecture, sha256: s }) => ({
@@ -381,13 +341,6 @@ function removeStaleTemps(out: string): void {
     }
     if (!alive) rmSync(join(dirname(out), name), { recursive: true, force: true });
   }
-}
-
-/** Large blobs are streamed from the store, small ones read whole. */
-async function fileContents(blobs: BlobStore, sha: string): Promise<Buffer | Readable> {
-  const path = blobs.pathOf?.(sha);
-  if (path !== undefined && statSync(path).size > 1024 * 1024) return createReadStream(path);
-  return blobs.get(sha);
 }
 
 async function fileSha256(path: string): Promise<string> {

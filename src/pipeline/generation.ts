@@ -90,13 +90,10 @@ export async function addGeneration(tree: FsTree, blobs: BlobStore, options: Gen
   // without modules.dep and modules.alias, neither modprobe nor udev can load a module.
   const kernel = findKernel(tree);
   const index = await moduleIndexFor(tree, blobs, kernel, options.cacheRoot);
-  const moduleFiles = writeModuleFiles(
-    moduleClosure(
-      index,
-      index.modules.map((m) => m.name),
-    ),
-    kernel.release,
-  );
+  const wanted = profile.data.kernel.systemModules;
+  const closure = moduleClosure(index, wanted ?? index.modules.map((m) => m.name));
+  if (wanted !== undefined) pruneModules(tree, kernel.modulesDir, new Set(closure.modules.map((m) => m.module.path)));
+  const moduleFiles = writeModuleFiles(closure, kernel.release);
   for (const [name, data] of moduleFiles.files) {
     const path = `${kernel.modulesDir}/${name}`;
     if (tree.get(path) !== undefined) continue;
@@ -124,6 +121,20 @@ function pruneFirmware(tree: FsTree, profile: ResolvedProfile): void {
   for (const [path, pkg] of [...tree.owner]) {
     if (!packages.has(pkg) || !path.startsWith(`${FIRMWARE_DIR}/`) || keep.has(path)) continue;
     if (tree.get(path)?.type !== 'dir') tree.remove(path);
+  }
+}
+
+/**
+ * kernel.systemModules: the kernel package's module files that the closure of the listed
+ * modules does not need are left out of the generation (the module index is written for
+ * the rest, so modprobe never names a missing file).
+ */
+function pruneModules(tree: FsTree, modulesDir: string, keep: ReadonlySet<string>): void {
+  const prefix = `${modulesDir}/`;
+  for (const path of [...tree.owner.keys()]) {
+    if (!path.startsWith(prefix) || !/\.ko(?:\.[a-z]+)?$/.test(path)) continue;
+    if (keep.has(path.slice(prefix.length))) continue;
+    if (tree.get(path)?.type === 'file') tree.remove(path);
   }
 }
 

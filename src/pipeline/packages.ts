@@ -118,8 +118,9 @@ export const INSTALLER_PACKAGES = [
   'zstd',
   'systemd-boot-efi',
 ];
-// Every generation carries the boot loader it installs (the installer copies it from there).
-export const SYSTEM_PACKAGES = ['systemd-boot-efi'];
+// Every generation carries the boot loader it installs (the installer copies it from there),
+// and what bootforge-gen unpacks update bundles with (GNU tar keeps setuid bits; zstd).
+export const SYSTEM_PACKAGES = ['systemd-boot-efi', 'tar', 'zstd'];
 
 /** The closures a build of this profile needs, and what each is made from. */
 export function closureInputs(profile: ResolvedProfile): Record<string, ClosureInputs> {

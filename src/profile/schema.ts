@@ -56,6 +56,10 @@ export const KernelSchema = z
     params: list(kernelParam).meta({ description: 'Kernel command line parameters of the installed system.' }),
     modules: list(moduleName).meta({ description: 'Modules to put in the initrd (names, globs or modaliases).' }),
     blacklist: list(moduleName).meta({ description: 'Modules never to load (/etc/modprobe.d).' }),
+    systemModules: z.array(moduleName).optional().meta({
+      description:
+        "Modules the installed system keeps (names, globs or modaliases, with their dependencies). Default: all of the kernel's. A short list makes generations and update bundles much smaller (appliances, VMs).",
+    }),
   })
   .default({ package: 'linux-image-amd64', params: [], modules: [], blacklist: [] });
 
@@ -184,6 +188,29 @@ export const TestSchema = z.union([
   }),
 ]);
 
+export const HealthCheckSchema = z.strictObject({
+  name: z.string().optional(),
+  run: z.string().meta({ description: 'Shell command; exit status 0 means healthy.' }),
+  timeout: z.number().int().positive().default(60).meta({ description: 'Seconds.' }),
+});
+
+export const GenerationsSchema = z
+  .strictObject({
+    tries: z.number().int().min(1).max(9).default(3).meta({
+      description:
+        "Boots a new generation gets (systemd-boot's boot counter) before the previous good one is booted instead.",
+    }),
+    bootTimeout: z.number().int().min(30).default(900).meta({
+      description:
+        'Seconds from the start of a counted boot to its health point; a boot that has not reached it by then is rebooted (a failed try).',
+    }),
+    health: list(HealthCheckSchema).meta({
+      description:
+        'Checks run once init reached its target (after activation succeeded); all pass = the boot is good and the entry is blessed, one fails = the boot failed (rebooted while it has tries).',
+    }),
+  })
+  .default({ tries: 3, bootTimeout: 900, health: [] });
+
 export const ProfileSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -203,6 +230,7 @@ export const ProfileSchema = z
     files: list(FileSchema),
     services: ServicesSchema,
     installer: InstallerSchema,
+    generations: GenerationsSchema,
     hardware: HardwareSelectionSchema.default([]),
     tests: list(TestSchema).meta({ description: 'Commands run inside the installed system by bootforge test.' }),
   })

@@ -144,6 +144,14 @@ export interface GenerationConfContext {
   readonly params: string;
   /** YYYY-MM-DD of the build. */
   readonly date: string;
+  /** Boot counting tries of the generation's entry (generations.tries). */
+  readonly tries: number;
+}
+
+/** `generation/boot-complete.sh.hbs`: the health point of a boot. */
+export interface BootCompleteContext {
+  readonly systemd: boolean;
+  readonly checks: readonly { readonly run: string; readonly timeout: number; readonly failure: string }[];
 }
 
 /** The context type of each built-in template, by template name. */
@@ -160,6 +168,11 @@ export interface TemplateContexts {
   readonly 'generation/activate.sh.hbs': ActivateContext;
   readonly 'generation/generation.conf.sh.hbs': GenerationConfContext;
   readonly 'generation/inittab.hbs': Record<string, never>;
+  /** `/usr/sbin/bootforge-gen`: list, switch, rollback, gc, bless (no build values). */
+  readonly 'generation/bootforge-gen.sh.hbs': Record<string, never>;
+  readonly 'generation/boot-complete.sh.hbs': BootCompleteContext;
+  /** `/usr/lib/bootforge/boot-deadline`: reboots a counted boot that does not become healthy in time. */
+  readonly 'generation/boot-deadline.sh.hbs': { readonly timeout: number };
   readonly 'generation/rc.sysinit.sh.hbs': Record<string, never>;
   readonly 'generation/rc.shutdown.sh.hbs': Record<string, never>;
   /** `/usr/lib/bootforge/console <tty>`: the test shell in a `bootforge test` VM, else a login prompt. */

@@ -9,6 +9,7 @@ import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source
 interface BuildCliOptions extends ProfileCliOptions {
   out?: string;
   format?: string;
+  bundle?: boolean;
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {
@@ -22,18 +23,21 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
       .option('--out <dir>', 'output folder (default: out/<profile name>)')
-      .option(
-        '--format <format>',
-        'raw (always written) and, with qcow2, also installer.qcow2 (needs qemu-img)',
-        'raw',
-      ),
+      .option('--format <format>', 'raw (always written) and, with qcow2, also installer.qcow2 (needs qemu-img)', 'raw')
+      .option('--bundle', 'also write the first generation as an update bundle (<id>-<profile>.bundle)'),
   ).action(async (profilePath: string, o: BuildCliOptions) => {
     if (o.format !== 'raw' && o.format !== 'qcow2') {
       throw new BootforgeError('BF_USAGE', `unknown format ${JSON.stringify(o.format)}; use raw or qcow2`);
     }
     const started = performance.now();
     const { resolved, reporter, source } = await openProfile(profilePath, o);
-    const result = await build({ profile: resolved, source, ...(o.out ? { out: o.out } : {}), format: o.format });
+    const result = await build({
+      profile: resolved,
+      source,
+      ...(o.out ? { out: o.out } : {}),
+      format: o.format,
+      ...(o.bundle ? { bundle: true } : {}),
+    });
     reporter.close();
     if (o.json) {
       ctx.out(

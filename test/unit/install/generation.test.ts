@@ -64,7 +64,8 @@ files:
     );
     expect(text(add.files, GENERATION_INITRD)).toBe('initrd bytes');
     expect(text(add.files, '/usr/lib/bootforge/generation.conf')).toContain(
-      "BF_GEN_PARAMS='quiet console=ttyS0,115200'\n",
+      // panic=10 added: a panicking kernel reboots, and boot counting moves on.
+      "BF_GEN_PARAMS='quiet console=ttyS0,115200 panic=10'\n",
     );
     expect(text(add.files, '/usr/lib/bootforge/generation.conf')).toContain("BF_GEN_DATE='2023-11-14'\n");
     expect(text(add.files, '/usr/lib/bootforge/generation.conf')).toContain(
@@ -95,7 +96,23 @@ files:
       ),
     );
     expect(add.files.map((f) => f.path)).not.toContain('/etc/inittab');
-    expect(add.symlinks).toEqual([{ path: '/etc/localtime', target: '/usr/share/zoneinfo/Europe/Berlin' }]);
+    expect(add.symlinks).toEqual([
+      { path: '/etc/localtime', target: '/usr/share/zoneinfo/Europe/Berlin' },
+      {
+        path: '/usr/lib/systemd/system/sysinit.target.wants/bootforge-boot-deadline.service',
+        target: '../bootforge-boot-deadline.service',
+      },
+      {
+        path: '/usr/lib/systemd/system/multi-user.target.wants/bootforge-boot-complete.service',
+        target: '../bootforge-boot-complete.service',
+      },
+    ]);
+    expect(text(add.files, '/usr/lib/systemd/system/bootforge-boot-complete.service')).toContain(
+      'After=multi-user.target\n',
+    );
+    expect(text(add.files, '/usr/lib/bootforge/boot-complete')).toContain(
+      'systemctl is-active --quiet multi-user.target',
+    );
     expect(text(add.files, '/usr/lib/systemd/system/serial-getty@ttyS0.service.d/bootforge-console.conf')).toContain(
       'ExecStart=-/usr/lib/bootforge/console ttyS0\n',
     );

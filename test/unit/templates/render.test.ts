@@ -447,6 +447,17 @@ describe('the built-in initrd templates', () => {
     expect(renderTemplate('initrd/stage-probe.sh.hbs', probe)).toContain(`bf_probe_marker=${shQuote(evil)}\n`);
   });
 
+  it('health checks: the command and the failure text are single quoted words', () => {
+    const script = renderTemplate('generation/boot-complete.sh.hbs', {
+      systemd: false,
+      checks: [{ run: evil, timeout: 5, failure: evil }],
+    });
+    expect(script).toContain(`bf_check=${shQuote(evil)}\n`);
+    expect(script).toContain('timeout 5 sh -c "$bf_check"');
+    expect(script).toContain(`bf_unhealthy ${shQuote(evil)}\n`);
+    expect(script).not.toContain('systemctl');
+  });
+
   it('render to scripts that shellcheck -s sh accepts without a warning', (ctx) => {
     if (!HAVE_SHELLCHECK) ctx.skip(NO_SHELLCHECK);
     const scripts = [
@@ -456,6 +467,12 @@ describe('the built-in initrd templates', () => {
       renderTemplate('initrd/lib-disks.sh.hbs', {}),
       renderTemplate('generation/console.sh.hbs', {}),
       renderTemplate('generation/test-shell.sh.hbs', {}),
+      renderTemplate('generation/bootforge-gen.sh.hbs', {}),
+      renderTemplate('generation/boot-deadline.sh.hbs', { timeout: 600 }),
+      renderTemplate('generation/boot-complete.sh.hbs', {
+        systemd: true,
+        checks: [{ run: evil, timeout: 5, failure: evil }],
+      }),
     ];
     for (const script of scripts) {
       const file = join(work, `sc${++counter}.sh`);

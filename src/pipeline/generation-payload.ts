@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FsTree } from '../fstree/tree.js';
+import type { BlobStore, TreeEntry } from '../fstree/types.js';
+import { measured, payloadHeader, tarOf, zstdFrames } from '../image/payload.js';
+import { storeBlobs } from '../packages/unpack.js';
+import type { ResolvedProfile } from '../profile/resolve.js';
+import { addGeneration } from './generation.js';
+import { buildInitrd } from './initrd.js';
+import type { StepRunner } from './steps.js';
+import { assembleTreeOf, unpackPackages, type ClosurePackages, type PackageSource } from './packages.js';
+
+/** A generation as one file's worth of bytes: the header the installer and bootforge-gen read, then the payload. */
+export interface GenerationPayload {
+  /** The compressed tar of the tree (zstd frames). */
+  readonly file: string;
+  /** 4096 bytes; its SHA-256 is what a boot entry (installer) or --expect (bootforge-gen) pins. */
+  readonly header: Buffer;
+  readonly headerSha256: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly uncompressedSize: number;
+  readonly kernelRelease: string;
+  readonly generation: {
+    /** First 128 bits of the SHA-256 of the tree's tar, hex: the same system always gets the same id. */
+    readonly id: string;
+    /** `<id>-<profile>`: its folder in /bootforge/store. */
+    readonly name: string;
+  };
+}
+
+export interface GenerationPayloadOptions {
+  readonly profile: ResolvedProfile;
+  readonly source: PackageSource;
+  readonly packages: ClosurePackages;
+  /** Unpacked installer closure: the generation initrd takes its tools from it. */
+  readonly installerTree: FsTree;
+  readonly epoch: number;
+  /** Scratch folder; the payload file is written there. */
+  readonly dir: string;
+  readonly level?: number;
+  readonly step: StepRunner;
+}
+
+/**
+ * The system's packages plus what makes them a generation (its own initrd, activation,
+ * init scripts, bootforge-gen, the profile's files), as a compressed tar with its header.
+ */
+export async function buildGenerationPayload(options: GenerationPayloadOptions): Promise<GenerationPayload> {
+  const { profile, source, epoch, step } = options;
+  const mtime = new Date(epoch * 1000);
+  const generationInitrd = await step('generation initrd', () =>
+    buildInitrd({
+      profile,
+      source,
+      role: 'generation',
+      out: join(options.dir, 'generation-initrd.img'),
+      sourceDateEpoch: epoch,
+      installer: { tree: options.installerTree, epoch: options.packages.epoch },
+    }),
+  );
+  const system = await step('unpack system', () => unpackPackages(source, options.packages.system));
+  const tree = assembleTreeOf(system);
+  const blobs = storeBlobs(source.cacheRoot);
+  await step('generation', () =>
+    addGeneration(tree, blobs, {
+      profile,
+      epoch,
+      initrd: readFileSync(generationInitrd.path),
+      kernelRelease: generationInitrd.kernel.release,
+      cacheRoot: source.cacheRoot,
+      packages: system,
+      reporter: source.reporter,
+    }),
+  );
+  rmSync(generationInitrd.path);
+  const file = join(options.dir, 'payload.tar.zst');
+  const compressed = { size: 0, hash: createHash('sha256') };
+  const raw = { size: 0, hash: createHash('sha256') };
+  await step('payload', () =>
+    pipeline(
+      Readable.from(
+        measured(
+          zstdFrames(
+            measured(
+              tarOf(tree.entries(), (e: TreeEntry & { sha256: string }) => fileContents(blobs, e.sha256), mtime),
+              raw,
+            ),
+            options.level ?? 3,
+          ),
+          compressed,
+        ),
+      ),
+      createWriteStream(file),
+    ),
+  );
+  const sha256 = compressed.hash.digest('hex');
+  const id = raw.hash.digest('hex').slice(0, 32);
+  const name = `${id}-${profile.name}`;
+  const header = payloadHeader({
+    payload_offset: 4096,
+    payload_size: compressed.size,
+    payload_sha256: sha256,
+    payload_uncompressed_size: raw.size,
+    payload_compression: 'zstd',
+    payload_format: 'tar',
+    profile: profile.name,
+    kernel: generationInitrd.kernel.release,
+    generation: name,
+  });
+  return {
+    file,
+    header,
+    headerSha256: createHash('sha256').update(header).digest('hex'),
+    sha256,
+    size: compressed.size,
+    uncompressedSize: raw.size,
+    kernelRelease: generationInitrd.kernel.release,
+    generation: { id, name },
+  };
+}
+
+/** Large blobs are streamed from the store, small ones read whole. */
+async function fileContents(blobs: BlobStore, sha: string): Promise<Buffer | Readable> {
+  const path = blobs.pathOf?.(sha);
+  if (path !== undefined && statSync(path).size > 1024 * 1024) return createReadStream(path);
+  return blobs.get(sha);
+}
