@@ -2,7 +2,7 @@ import { TarArchive } from 'archiver';
 import { type createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { Encoder } from '@toondepauw/node-zstd';
-import type { TreeEntry } from '../fstree/types.js';
+import type { HardlinkEntry, TreeEntry } from '../fstree/types.js';
 
 /**
  * The system payload on the installer's second partition: a text header
@@ -24,12 +24,24 @@ export interface PayloadInfo {
   readonly entries: number;
 }
 
+/** Member and hard link names of a tar stream; by default `./path`, relative to where it is unpacked. */
+export interface TarNaming {
+  member(path: string): string;
+  link(entry: HardlinkEntry): string;
+}
+
+const PLAIN_NAMES: TarNaming = {
+  member: (path) => (path === '/' ? './' : `.${path}`),
+  link: (e) => `.${e.target}`,
+};
+
 /** The tar stream of a tree (archiver's tar engine): sorted, fixed mtime, owners and modes kept. */
 export function tarOf(
   entries: readonly TreeEntry[],
   /** A file's bytes: a Buffer, or a stream of exactly entry.size bytes (large files need not sit in memory). */
   contents: (entry: TreeEntry & { sha256: string; size: number }) => Promise<Buffer | Readable>,
   mtime: Date,
+  naming: TarNaming = PLAIN_NAMES,
 ): AsyncIterable<Buffer> {
   const archive = new TarArchive({ gzip: false });
   const out = new PassThrough();
@@ -46,7 +58,7 @@ export function tarOf(
   void (async () => {
     try {
       for (const e of entries) {
-        const name = e.path === '/' ? './' : `.${e.path}`;
+        const name = naming.member(e.path);
         const owner = {
           uid: e.uid,
           gid: e.gid,
@@ -69,7 +81,7 @@ export function tarOf(
             [data, extra] = [Buffer.alloc(0), { type: 'symlink', linkname: e.target }];
             break;
           case 'hardlink':
-            [data, extra] = [Buffer.alloc(0), { type: 'link', linkname: `.${e.target}` }];
+            [data, extra] = [Buffer.alloc(0), { type: 'link', linkname: naming.link(e) }];
             break;
           default:
             // Device nodes and fifos are made at boot (devtmpfs), not shipped.

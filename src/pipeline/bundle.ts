@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { timedSteps } from './steps.js';
 import { buildGenerationPayload, type GenerationPayload } from './generation-payload.js';
+import { readBundleIndex } from './delta.js';
 import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
 
 /**
@@ -40,6 +41,8 @@ export interface BundleOptions {
   readonly out?: string;
   readonly sourceDateEpoch?: number;
   readonly payloadLevel?: number;
+  /** A full bundle of a generation the machines have: the new bundle carries only what differs. */
+  readonly base?: string;
 }
 
 export interface BundleResult {
@@ -50,6 +53,9 @@ export interface BundleResult {
   readonly generation: GenerationPayload['generation'];
   readonly kernel: string;
   readonly uncompressedSize: number;
+  /** Bytes of the whole tree (for a full bundle, uncompressedSize). */
+  readonly treeSize: number;
+  readonly delta?: GenerationPayload['delta'];
   readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -65,6 +71,8 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
     const pkgs = await step('resolve packages', () => closurePackages(profile, source));
     const epoch = buildEpoch(options.sourceDateEpoch, pkgs.epoch);
     const installerTree = assembleTreeOf(await unpackPackages(source, pkgs.installer));
+    const base =
+      options.base !== undefined ? await step('read base', () => readBundleIndex(options.base as string)) : undefined;
     const payload = await buildGenerationPayload({
       profile,
       source,
@@ -73,9 +81,16 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
       epoch,
       dir: scratch,
       ...(options.payloadLevel !== undefined ? { level: options.payloadLevel } : {}),
+      ...(base ? { base } : {}),
       step,
     });
-    const path = join(out, `${payload.generation.name}.bundle`);
+    // A delta is named by what it needs too: one base, one file.
+    const path = join(
+      out,
+      payload.delta
+        ? `${payload.generation.name}.from-${payload.delta.base.slice(0, 12)}.bundle`
+        : `${payload.generation.name}.bundle`,
+    );
     await step('bundle', () => writeBundle(payload, path));
     const size = statSync(path).size;
     const sha256 = createHash('sha256');
@@ -87,6 +102,8 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
       kernel: payload.kernelRelease,
       sourceDateEpoch: epoch,
       payload: { sha256: payload.sha256, size: payload.size, uncompressedSize: payload.uncompressedSize },
+      treeSize: payload.treeSize,
+      ...(payload.delta ? { delta: payload.delta } : {}),
       bundle: { size, sha256: sha256.digest('hex') },
       packages: pkgs.system.map(({ name, version, architecture, sha256: s }) => ({
         name,
@@ -105,6 +122,8 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
       generation: payload.generation,
       kernel: payload.kernelRelease,
       uncompressedSize: payload.uncompressedSize,
+      treeSize: payload.treeSize,
+      ...(payload.delta ? { delta: payload.delta } : {}),
       timings,
     };
   } finally {

@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FsTree } from '../fstree/tree.js';
 import type { BlobStore, TreeEntry } from '../fstree/types.js';
-import { measured, payloadHeader, tarOf, zstdFrames } from '../image/payload.js';
+import { measured, payloadHeader, tarOf, zstdFrames, type TarNaming } from '../image/payload.js';
+import { deltaPlan, type BaseIndex } from './delta.js';
 import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { addGeneration } from './generation.js';
@@ -24,6 +25,10 @@ export interface GenerationPayload {
   readonly size: number;
   readonly uncompressedSize: number;
   readonly kernelRelease: string;
+  /** Bytes of the whole tree's tar (for a full bundle, uncompressedSize). */
+  readonly treeSize: number;
+  /** A delta bundle: the base generation it needs on the machine, and what it takes from there. */
+  readonly delta?: { readonly base: string; readonly reused: number; readonly reusedBytes: number };
   readonly generation: {
     /** First 128 bits of the SHA-256 of the tree's tar, hex: the same system always gets the same id. */
     readonly id: string;
@@ -42,6 +47,8 @@ export interface GenerationPayloadOptions {
   /** Scratch folder; the payload file is written there. */
   readonly dir: string;
   readonly level?: number;
+  /** Make a delta bundle against this generation (bootforge bundle --base). */
+  readonly base?: BaseIndex;
   readonly step: StepRunner;
 }
 
@@ -80,38 +87,53 @@ export async function buildGenerationPayload(options: GenerationPayloadOptions):
   const file = join(options.dir, 'payload.tar.zst');
   const compressed = { size: 0, hash: createHash('sha256') };
   const raw = { size: 0, hash: createHash('sha256') };
-  await step('payload', () =>
+  const contents = (e: TreeEntry & { sha256: string }) => fileContents(blobs, e.sha256);
+  const write = (entries: readonly TreeEntry[], naming?: TarNaming) =>
     pipeline(
       Readable.from(
-        measured(
-          zstdFrames(
-            measured(
-              tarOf(tree.entries(), (e: TreeEntry & { sha256: string }) => fileContents(blobs, e.sha256), mtime),
-              raw,
-            ),
-            options.level ?? 3,
-          ),
-          compressed,
-        ),
+        measured(zstdFrames(measured(tarOf(entries, contents, mtime, naming), raw), options.level ?? 3), compressed),
       ),
       createWriteStream(file),
-    ),
-  );
+    );
+  let id: string;
+  let name: string;
+  let treeSize: number;
+  let delta: { base: string; reused: number; reusedBytes: number } | undefined;
+  if (options.base === undefined) {
+    await step('payload', () => write(tree.entries()));
+    id = raw.hash.digest('hex').slice(0, 32);
+    name = `${id}-${profile.name}`;
+    treeSize = raw.size;
+  } else {
+    // The id is the hash of the whole tree, as if it were a full bundle; the payload carries the difference.
+    const whole = { size: 0, hash: createHash('sha256') };
+    await step('tree hash', async () => {
+      for await (const chunk of measured(tarOf(tree.entries(), contents, mtime), whole)) void chunk;
+    });
+    id = whole.hash.digest('hex').slice(0, 32);
+    name = `${id}-${profile.name}`;
+    treeSize = whole.size;
+    const plan = deltaPlan(tree.entries(), options.base, name, options.epoch);
+    await step('payload', () => write(plan.entries, plan.naming));
+    delta = { base: options.base.name, reused: plan.reused, reusedBytes: plan.reusedBytes };
+  }
   const sha256 = compressed.hash.digest('hex');
-  const id = raw.hash.digest('hex').slice(0, 32);
-  const name = `${id}-${profile.name}`;
   const header = payloadHeader({
     payload_offset: 4096,
     payload_size: compressed.size,
     payload_sha256: sha256,
     payload_uncompressed_size: raw.size,
     payload_compression: 'zstd',
-    payload_format: 'tar',
+    payload_format: delta ? 'tar-delta' : 'tar',
+    ...(delta ? { base: delta.base } : {}),
+    tree_size: treeSize,
     profile: profile.name,
     kernel: generationInitrd.kernel.release,
     generation: name,
   });
   return {
+    ...(delta ? { delta } : {}),
+    treeSize,
     file,
     header,
     headerSha256: createHash('sha256').update(header).digest('hex'),

@@ -43,6 +43,8 @@ beforeAll(async () => {
   ] as const) {
     bundles[key] = await bundle({ profile: profileOf(file), source, out });
   }
+  // Generation 2 also as a delta from generation 1: what a one-file change costs to ship.
+  bundles.bDelta = await bundle({ profile: profileOf('gen-b.yaml'), source, out, base: bundles.a?.path });
   // The bundles reach the machine on a FAT stick, as an administrator would carry them.
   const stick = join(work, 'bundles.img');
   const total = Object.values(bundles).reduce((s, b) => s + b.size, 0);
@@ -76,11 +78,20 @@ describe('generations on an installed machine (QEMU, OVMF, systemd-boot)', () =>
   it('the bundle of the installed profile is generation 1 itself (same id): builds are content-addressed', () => {
     expect(bundles.a?.generation.id).toBe(built.manifest.generation?.id);
     expect(bundles.b?.generation.id).not.toBe(bundles.a?.generation.id);
+    // A one-file change as a delta: the same generation, a fraction of the bytes.
+    const full = bundles.b as BundleResult;
+    const delta = bundles.bDelta as BundleResult;
+    expect(delta.generation).toEqual(full.generation);
+    expect(delta.delta?.base).toBe(bundles.a?.generation.name);
+    vm.note(
+      `bundle of a one-file change: ${delta.size} bytes as a delta, ${full.size} bytes full (${((100 * delta.size) / full.size).toFixed(2)} %); ${delta.delta?.reused} files taken from generation 1`,
+    );
+    expect(delta.size * 20).toBeLessThan(full.size);
   });
 
   it('switch, boot counting fallback (health check, missing init), rollback', async () => {
-    const b = bundles.b as BundleResult;
-    // Boot 1: generation 1; data in /home and /var; switch to b.
+    const b = bundles.bDelta as BundleResult;
+    // Boot 1: generation 1; data in /home and /var; switch to b, shipped as a delta.
     await expectBoot('active', 1);
     let shell = await vm.ready();
     await shell.succeed(

@@ -13,7 +13,8 @@ import {
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { TreeEntry } from '../../src/fstree/types.js';
-import { payloadHeader, tarOf, zstdFrames } from '../../src/image/payload.js';
+import { payloadHeader, tarOf, zstdFrames, type TarNaming } from '../../src/image/payload.js';
+import { deltaPlan, readBundleIndex } from '../../src/pipeline/delta.js';
 import { renderTemplate } from '../../src/templates/render.js';
 
 /**
@@ -41,7 +42,11 @@ export interface TestBundle {
 const LOADER_GUID = '4a67b082-0a4c-41cf-b6c7-440b29bb8c4f';
 
 /** A small but real bundle: a tree with generation.conf, a "kernel" and an "initrd", as bootforge writes one. */
-export async function makeBundle(dir: string, variant: string, options: { tries?: number } = {}): Promise<TestBundle> {
+export async function makeBundle(
+  dir: string,
+  variant: string,
+  options: { tries?: number; base?: TestBundle } = {},
+): Promise<TestBundle> {
   const kernel = Buffer.from(`kernel ${variant}\n`.repeat(1000));
   const initrd = Buffer.from(`initrd ${variant}\n`.repeat(500));
   const conf = Buffer.from(
@@ -81,28 +86,36 @@ export async function makeBundle(dir: string, variant: string, options: { tries?
     })),
   ].sort((a, b) => (a.path < b.path ? -1 : 1));
   const bySha = new Map([...files.values()].map((f) => [sha(f.data), f.data]));
-  const raw: Buffer[] = [];
-  for await (const c of tarOf(entries, (e) => Promise.resolve(bySha.get(e.sha256) ?? Buffer.alloc(0)), new Date(0))) {
-    raw.push(c);
-  }
-  const tar = Buffer.concat(raw);
+  const contents = (e: { sha256: string }) => Promise.resolve(bySha.get(e.sha256) ?? Buffer.alloc(0));
+  const tarBytes = async (list: readonly TreeEntry[], naming?: TarNaming) => {
+    const raw: Buffer[] = [];
+    for await (const c of tarOf(list, contents, new Date(base.mtime * 1000), naming)) raw.push(c);
+    return Buffer.concat(raw);
+  };
+  const whole = await tarBytes(entries);
+  const id = sha(whole).slice(0, 32);
+  const name = `${id}-demo`;
+  // A delta bundle as bootforge bundle --base writes one (deltaPlan over the base bundle's index).
+  const plan = options.base
+    ? deltaPlan(entries, await readBundleIndex(options.base.path), name, base.mtime)
+    : undefined;
+  const tar = plan ? await tarBytes(plan.entries, plan.naming) : whole;
   const frames: Buffer[] = [];
   for await (const f of zstdFrames(Readable.from([tar]))) frames.push(f);
   const payload = Buffer.concat(frames);
-  const id = sha(tar).slice(0, 32);
-  const name = `${id}-demo`;
   const header = payloadHeader({
     payload_offset: 4096,
     payload_size: payload.length,
     payload_sha256: sha(payload),
     payload_uncompressed_size: tar.length,
     payload_compression: 'zstd',
-    payload_format: 'tar',
+    payload_format: plan ? 'tar-delta' : 'tar',
+    ...(options.base ? { base: options.base.name } : {}),
     profile: 'demo',
     kernel: '6.1.0-test',
     generation: name,
   });
-  const path = join(dir, `${name}.bundle`);
+  const path = join(dir, `${name}${options.base ? '.delta' : ''}.bundle`);
   writeFileSync(path, Buffer.concat([header, payload]));
   return { path, headerSha256: sha(header), name, id, kernel, initrd };
 }

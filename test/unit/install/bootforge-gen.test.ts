@@ -32,10 +32,14 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 let a: TestBundle;
 let b: TestBundle;
 let c: TestBundle;
+let bFromA: TestBundle;
+let cFromB: TestBundle;
 beforeAll(async () => {
   a = await makeBundle(work, 'a');
   b = await makeBundle(work, 'b');
   c = await makeBundle(work, 'c');
+  bFromA = await makeBundle(work, 'b', { base: a });
+  cFromB = await makeBundle(work, 'c', { base: b });
 });
 let n = 0;
 const fresh = (): FakeMachine => installedMachine(join(work, `m${++n}`), a);
@@ -108,6 +112,37 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen u
     rmSync(damaged);
     rmSync(truncated);
     // The lock folder in /run is gone too; nothing else differs.
+    const withoutRun = (s: string) => s.replace(/^.*\.\/run\b.*\n/gm, '');
+    expect(withoutRun(snapshot(m.dir))).toBe(withoutRun(before));
+  });
+
+  it('switch: a delta bundle makes the same tree, its unchanged files hard links into the base', () => {
+    expect(bFromA.name).toBe(b.name);
+    // (These trees are a few KiB: the size gain is measured on real generations, see the e2e test.)
+    expect(readFileSync(bFromA.path).subarray(0, 4096).toString()).toContain(`payload_format tar-delta\nbase ${a.name}\n`);
+    const m = fresh();
+    const r = runGen(m, ['switch', bFromA.path, '--expect', bFromA.headerSha256], { shell });
+    expect(r.out).toContain(`generation 2 (${b.id}) boots next`);
+    expect(r.status).toBe(0);
+    const full = fresh();
+    runGen(full, ['switch', b.path, '--expect', b.headerSha256], { shell });
+    const tree = (x: FakeMachine) => snapshot(join(x.root, 'bootforge/store', b.name));
+    expect(tree(m)).toBe(tree(full));
+    // Unchanged (kernel, initrd would differ by variant; passwd does not): one inode for both generations.
+    const passwd = (name: string) => statSync(join(m.root, 'bootforge/store', name, 'usr/bin/passwd'));
+    expect(passwd(b.name).ino).toBe(passwd(a.name).ino);
+    expect(passwd(b.name).mode & 0o7777).toBe(0o4755);
+    expect(storeNames(m)).toEqual([a.name, b.name].sort());
+    expect(bootProblems(m)).toEqual({ next: 2, problems: [] });
+  });
+
+  it('switch: a delta from a generation the machine does not have is refused, nothing changed', () => {
+    const m = fresh();
+    const before = snapshot(m.dir);
+    const r = runGen(m, ['switch', cFromB.path, '--expect', cFromB.headerSha256], { shell });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain(`this bundle is a delta from generation ${b.id}, which this machine does not have`);
+    expect(r.out).toContain('hint: switch with the full bundle');
     const withoutRun = (s: string) => s.replace(/^.*\.\/run\b.*\n/gm, '');
     expect(withoutRun(snapshot(m.dir))).toBe(withoutRun(before));
   });
@@ -217,6 +252,7 @@ describe('bootforge-gen interrupted at every step', () => {
         return ['switch', b.path, '--expect', b.headerSha256];
       },
     ],
+    ['switch with a delta bundle', (_m: FakeMachine) => ['switch', bFromA.path, '--expect', bFromA.headerSha256]],
     [
       'rollback',
       (m: FakeMachine) => {
