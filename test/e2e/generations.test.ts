@@ -1,63 +1,35 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentReporter } from '../../src/log/events.js';
-import { build, type BuildResult } from '../../src/pipeline/build.js';
-import { bundle, type BundleResult } from '../../src/pipeline/bundle.js';
-import { openPackageSource, repoSettingsOf } from '../../src/pipeline/packages.js';
-import { resolve } from '../../src/pipeline/resolve.js';
-import { bootTest } from '../../src/qemu/boot-test.js';
-import { GenerationVm, type BootOutcome } from '../helpers/generation-vm.js';
+import type { BuildResult } from '../../src/pipeline/build.js';
+import type { BundleResult } from '../../src/pipeline/bundle.js';
+import { installedGenerationMachine, switchTo } from '../helpers/generation-fixture.js';
+import type { BootOutcome, GenerationVm } from '../helpers/generation-vm.js';
 
 // Generations after the first, on a real (emulated) machine: OVMF, systemd-boot counting
 // tries on a FAT ESP, bootforge-gen inside the installed system. One disk is installed,
 // then booted again and again (QEMU exits at every reboot, so the test reads the ESP's
 // entries between boots): switch, boot counting fallback for a generation whose health
-// check fails and for one whose init does not exist, rollback, then power cuts at every
-// step of a switch and at random times during it.
-const FIXTURES = 'test/fixtures/profiles/generations';
+// check fails and for one whose init does not exist, rollback. Power cuts: power-loss.test.ts.
 const work = mkdtempSync(join(tmpdir(), 'bf-e2e-generations-'));
 afterAll(() => {
   if (!process.env.BOOTFORGE_KEEP) rmSync(work, { recursive: true, force: true });
 });
 
 let built: BuildResult;
-const bundles: Record<string, BundleResult> = {};
+let bundles: Readonly<Record<string, BundleResult>>;
 let vm: GenerationVm;
-const bundlePath = (b: BundleResult) => `/run/bundles/${basename(b.path)}`;
-const switchTo = (b: BundleResult) => `bootforge-gen switch ${bundlePath(b)} --expect ${b.headerSha256}`;
 
 beforeAll(async () => {
-  const profileOf = (file: string) => resolve({ profile: join(FIXTURES, file) }).resolved;
-  const a = profileOf('gen-a.yaml');
-  const source = openPackageSource(repoSettingsOf(a), {}, silentReporter);
-  built = await build({ profile: a, source, out: join(work, 'image') });
-  const out = join(work, 'bundles');
-  for (const [key, file] of [
+  ({ built, bundles, vm } = await installedGenerationMachine(work, [
     ['a', 'gen-a.yaml'],
     ['b', 'gen-b.yaml'],
+    // Generation 2 also as a delta from generation 1: what a one-file change costs to ship.
+    ['bDelta', 'gen-b.yaml', 'a'],
     ['unhealthy', 'gen-unhealthy.yaml'],
     ['noinit', 'gen-noinit.yaml'],
-  ] as const) {
-    bundles[key] = await bundle({ profile: profileOf(file), source, out });
-  }
-  // Generation 2 also as a delta from generation 1: what a one-file change costs to ship.
-  bundles.bDelta = await bundle({ profile: profileOf('gen-b.yaml'), source, out, base: bundles.a?.path });
-  // The bundles reach the machine on a FAT stick, as an administrator would carry them.
-  const stick = join(work, 'bundles.img');
-  const total = Object.values(bundles).reduce((s, b) => s + b.size, 0);
-  execFileSync('mkfs.fat', ['-C', '-F', '32', stick, String(Math.ceil((total * 1.1) / 1024) + 40 * 1024)]);
-  for (const b of Object.values(bundles)) {
-    execFileSync('mcopy', ['-i', stick, b.path, '::/'], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
-  }
-  // Generation 1 installed by the installer image and checked by bootforge test.
-  const installDir = join(work, 'install');
-  await bootTest({ image: built.image, profile: a, workDir: installDir, accel: 'tcg', keep: true });
-  const machineDir = join(work, 'machine');
-  mkdirSync(machineDir, { recursive: true });
-  vm = new GenerationVm(machineDir, join(installDir, 'target.img'), stick);
+  ]));
 }, 1_200_000);
 
 /** Boots, expects generation N to start and come out healthy or not; the entries after the boot ends are recorded. */
@@ -175,100 +147,4 @@ describe('generations on an installed machine (QEMU, OVMF, systemd-boot)', () =>
     expect(after).toMatch(/^1 .* booted,next +good$/m);
     await vm.reboot();
   }, 2_400_000);
-
-  it('power cuts at every step of a switch and at random times: every boot reaches a whole generation', async () => {
-    const a = bundles.a as BundleResult;
-    const b = bundles.b as BundleResult;
-    const byVersion: Record<string, BundleResult> = { a, b };
-    // Seeded, so that a failure can be replayed: BOOTFORGE_POWER_SEED=<seed> npm run test:e2e.
-    const seed = Number(process.env.BOOTFORGE_POWER_SEED ?? 20261126);
-    const random = mulberry32(seed);
-    const written: string[] = [];
-    const check = [
-      // Every entry is whole and names a whole generation whose kernel and initrd it carries.
-      'for e in /boot/loader/entries/*.conf; do',
-      '  test -s "$e" || { echo "empty entry $e"; exit 1; };',
-      '  name=$(sed -n "s/.*bootforge\\.generation=\\([^ ]*\\).*/\\1/p" "$e");',
-      '  tree=/bootforge/store/$name;',
-      '  test -f "$tree/usr/lib/bootforge/generation.conf" || { echo "$e: no tree $name"; exit 1; };',
-      '  k=$(sed -n "s|^linux /||p" "$e"); i=$(sed -n "s|^initrd /||p" "$e");',
-      '  (. "$tree/usr/lib/bootforge/generation.conf"; cmp "/boot/$k" "$tree$BF_GEN_KERNEL" && cmp "/boot/$i" "$tree$BF_GEN_INITRD") || { echo "$e: kernel or initrd differs"; exit 1; };',
-      'done; echo entries-ok',
-    ].join(' ');
-
-    /** One boot after a cut: it must start a whole generation that becomes healthy, with all data kept. */
-    const survive = async (): Promise<string> => {
-      const outcome = await vm.boot();
-      expect(outcome.kind, `boot ${vm.boots} after a power cut: ${JSON.stringify(outcome)}`).toBe('active');
-      const n = outcome.kind === 'active' ? outcome.generation : 0;
-      expect(await vm.health(n), `boot ${vm.boots}`).toBe('healthy');
-      const shell = await vm.ready();
-      expect(await shell.succeed(check)).toContain('entries-ok');
-      const version = (await shell.succeed('cat /etc/bootforge-test-version')).trim();
-      const current = (await shell.succeed('readlink /run/current-system')).trim();
-      expect(current).toBe(`/bootforge/store/${byVersion[version]?.generation.name}`);
-      if (written.length > 0)
-        expect((await shell.succeed(`cat ${written.join(' ')} | wc -l`)).trim()).toBe(String(written.length));
-      expect((await shell.succeed('cat /home/demo/precious /var/lib/bf-test/precious')).trim()).toBe('precious\nv');
-      // Only the booted generation stays: the next switch unpacks the other one in full.
-      await shell.succeed('bootforge-gen gc --keep 1');
-      const file = `/home/demo/power-${vm.boots}`;
-      await shell.succeed(`echo ${vm.boots} >${file} && echo ${vm.boots} >/var/lib/bf-test/power-${vm.boots} && sync`);
-      written.push(file, `/var/lib/bf-test/power-${vm.boots}`);
-      return version;
-    };
-
-    // A whole switch, traced: its durable steps are the cut points.
-    let version = await survive();
-    const started = performance.now();
-    const traced = await vm.shell?.succeed(`BOOTFORGE_TRACE=1 ${switchTo(version === 'a' ? b : a)} 2>&1`);
-    const switchMs = performance.now() - started;
-    const steps = (traced ?? '').match(/^bootforge-gen: op (\d+): (.*)$/gm) ?? [];
-    vm.note(`a whole switch: ${steps.length} durable steps, ${Math.round(switchMs)} ms\n${steps.join('\n')}`);
-    expect(steps.length).toBeGreaterThanOrEqual(15);
-    await vm.reboot();
-
-    const points = [
-      ...steps.map((_, i) => ({ step: i + 1 })),
-      ...Array.from({ length: 5 }, () => ({ afterMs: Math.round(random() * switchMs) })),
-    ];
-    let survived = 0;
-    for (const point of points) {
-      version = await survive();
-      if (points.indexOf(point) > 0) survived += 1;
-      const target = version === 'a' ? b : a;
-      const shell = vm.shell;
-      if ('step' in point) {
-        await shell?.succeed(
-          `BOOTFORGE_STOP_AT=${point.step} BOOTFORGE_STOP_MODE=pause ${switchTo(target)} </dev/null >/dev/console 2>&1 &`,
-        );
-        await vm.console.waitFor(`bootforge-gen: stopped before operation ${point.step} `, 180_000);
-      } else {
-        await shell?.succeed(`${switchTo(target)} </dev/null >/dev/console 2>&1 &`);
-        await new Promise((r) => setTimeout(r, point.afterMs));
-      }
-      await vm.cut();
-      vm.note(
-        `power cut ${'step' in point ? `before step ${point.step}` : `${point.afterMs} ms into a switch`} (booted ${version}); entries: ${vm.entries().join(' ')}`,
-      );
-    }
-    await survive();
-    survived += 1;
-    vm.note(
-      `power cuts: ${points.length} tried (${steps.length} steps + ${points.length - steps.length} random times, seed ${seed}), ${survived} survived`,
-    );
-    expect(survived).toBe(points.length);
-    expect(points.length).toBeGreaterThanOrEqual(20);
-  }, 3_600_000);
 });
-
-/** A small seeded PRNG (mulberry32): the same seed, the same cut times. */
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}

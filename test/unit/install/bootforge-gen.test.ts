@@ -119,7 +119,9 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen u
   it('switch: a delta bundle makes the same tree, its unchanged files hard links into the base', () => {
     expect(bFromA.name).toBe(b.name);
     // (These trees are a few KiB: the size gain is measured on real generations, see the e2e test.)
-    expect(readFileSync(bFromA.path).subarray(0, 4096).toString()).toContain(`payload_format tar-delta\nbase ${a.name}\n`);
+    expect(readFileSync(bFromA.path).subarray(0, 4096).toString()).toContain(
+      `payload_format tar-delta\nbase ${a.name}\n`,
+    );
     const m = fresh();
     const r = runGen(m, ['switch', bFromA.path, '--expect', bFromA.headerSha256], { shell });
     expect(r.out).toContain(`generation 2 (${b.id}) boots next`);
