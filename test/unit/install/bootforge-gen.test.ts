@@ -298,6 +298,13 @@ describe('bootforge-gen interrupted at every step', () => {
       const again = runGen(m, args);
       expect(again.status, `rerun after step ${k}: ${again.out}`).toBe(0);
       expect(bootProblems(m).problems).toEqual([]);
+      // No generation is left without a boot entry (an unfinished switch's link is removed).
+      const linked = readdirSync(join(m.root, 'bootforge/generations')).filter((l) => /^\d+$/.test(l));
+      const withEntry = entries(m).map((e) => /^bootforge-gen-(\d+)/.exec(e)?.[1]);
+      expect(
+        linked.filter((l) => !withEntry.includes(l)),
+        `after step ${k}`,
+      ).toEqual([]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
