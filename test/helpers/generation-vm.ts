@@ -138,5 +138,7 @@ export class GenerationVm {
   note(line: string): void {
     this.record.push(line);
     appendFileSync(join(this.dir, 'record.txt'), `${line}\n`);
+    // Also in the test output: what CI shows when the work folder is gone.
+    console.log(line);
   }
 }
