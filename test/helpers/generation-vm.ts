@@ -139,6 +139,6 @@ export class GenerationVm {
     this.record.push(line);
     appendFileSync(join(this.dir, 'record.txt'), `${line}\n`);
     // Also in the test output: what CI shows when the work folder is gone.
-    console.log(line);
+    console.warn(line);
   }
 }
