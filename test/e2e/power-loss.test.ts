@@ -128,8 +128,10 @@ describe('power loss during bootforge-gen switch', () => {
           if (state === 'finished') {
             // The switch had fewer steps this time (what the machine had left over decides): the cut
             // still comes, after a finished switch; the trace says which steps there were.
-            const trace = (await vm.shell?.succeed('grep "op [0-9]*:" /run/bootforge/switch.log | tail -n 3')) ?? '';
-            vm.note(`step ${point.step} not reached: the switch finished first; its last steps:\n${trace.trim()}`);
+            // Its whole output (an error before the first step shows there) and the ESP's mount state.
+            const trace =
+              (await vm.shell?.succeed('tail -n 8 /run/bootforge/switch.log; grep " /boot " /proc/mounts; true')) ?? '';
+            vm.note(`step ${point.step} not reached: the switch ended first; its output:\n${trace.trim()}`);
             break;
           }
           expect(Date.now(), `the switch neither stopped before step ${point.step} nor finished`).toBeLessThan(
