@@ -5,11 +5,10 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder } from '@toondepauw/node-zstd';
 import { run } from '../src/exec/run.js';
-import { zstdFrame } from '../src/initrd/inspect.js';
 import { silentReporter } from '../src/log/events.js';
 import { bundle, type BundleResult } from '../src/pipeline/bundle.js';
+import { decodeFrames } from '../src/pipeline/delta.js';
 import { openPackageSource, repoSettingsOf } from '../src/pipeline/packages.js';
 import { resolve } from '../src/pipeline/resolve.js';
 
@@ -19,15 +18,7 @@ const FIXTURES = 'test/fixtures/profiles/generations';
 /** The uncompressed tar of a full bundle. */
 async function treeTar(b: BundleResult, out: string): Promise<void> {
   const data = readFileSync(b.path);
-  const payload = data.subarray(4096);
-  const decoder = new Decoder();
-  const parts: Buffer[] = [];
-  for (let pos = 0; pos < payload.length;) {
-    const frame = zstdFrame(payload, pos);
-    parts.push(await decoder.decode(payload.subarray(pos, pos + frame.size)));
-    pos += frame.size;
-  }
-  writeFileSync(out, Buffer.concat(parts));
+  writeFileSync(out, Buffer.concat(await decodeFrames(data.subarray(4096))));
 }
 
 try {

@@ -38,6 +38,18 @@ const header = (data: Buffer, path: string): Map<string, string> => {
   );
 };
 
+/** A payload's independent zstd frames, decoded one by one (the binding decodes a single frame). */
+export async function decodeFrames(payload: Buffer): Promise<Buffer[]> {
+  const decoder = new Decoder();
+  const parts: Buffer[] = [];
+  for (let pos = 0; pos < payload.length;) {
+    const frame = zstdFrame(payload, pos);
+    parts.push(await decoder.decode(payload.subarray(pos, pos + frame.size)));
+    pos += frame.size;
+  }
+  return parts;
+}
+
 /** Reads a full bundle's tree: every regular file with its content hash and attributes. */
 export async function readBundleIndex(path: string): Promise<BaseIndex> {
   const data = readFileSync(path);
@@ -57,13 +69,7 @@ export async function readBundleIndex(path: string): Promise<BaseIndex> {
   if (payload.length !== size || createHash('sha256').update(payload).digest('hex') !== h.get('payload_sha256')) {
     throw new BootforgeError('BF_USAGE', `${path} is damaged or truncated (its payload does not match its header)`);
   }
-  const decoder = new Decoder();
-  const parts: Buffer[] = [];
-  for (let pos = 0; pos < payload.length;) {
-    const frame = zstdFrame(payload, pos);
-    parts.push(await decoder.decode(payload.subarray(pos, pos + frame.size)));
-    pos += frame.size;
-  }
+  const parts = await decodeFrames(payload);
   const files = new Map<string, BaseFile>();
   const tar = extract();
   tar.on('entry', (entry, stream, next) => {
