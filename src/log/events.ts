@@ -12,6 +12,19 @@ export type BuildEvent =
       readonly size: number;
       readonly cached: boolean;
       readonly ms: number;
+    }
+  /**
+   * A long task's advance (extraction, compression, image write, flashing, QEMU phases).
+   * `id` names one task while it runs; `done`/`total` are in `unit`; total 0 = unknown.
+   * The last event of a task has `done === total` or is followed by a `step`.
+   */
+  | {
+      readonly type: 'progress';
+      readonly id: string;
+      readonly label: string;
+      readonly done: number;
+      readonly total: number;
+      readonly unit: 'bytes' | 'items';
     };
 
 export interface Reporter {

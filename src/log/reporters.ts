@@ -7,7 +7,7 @@ type Write = (text: string) => void;
 export class JsonReporter implements Reporter {
   constructor(private readonly write: Write) {}
   emit(event: BuildEvent): void {
-    if (event.type === 'download') return; // per-chunk progress would flood a log
+    if (event.type === 'download' || event.type === 'progress') return; // per-chunk progress would flood a log
     this.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
   }
   close(): void {}
@@ -28,6 +28,7 @@ export class PlainReporter implements Reporter {
         if (!event.cached) this.write(`bootforge: fetched ${event.name} (${formatSize(event.size)}, ${event.ms} ms)\n`);
         break;
       case 'download':
+      case 'progress':
         break;
     }
   }
@@ -64,6 +65,8 @@ export class TtyReporter implements Reporter {
         this.done++;
         this.doneBytes += event.size;
         break;
+      case 'progress':
+        return;
     }
     const now = Date.now();
     if (now - this.lastDraw >= 100 || this.active.size === 0) this.draw(now);
