@@ -1,2 +1,2 @@
 export { BootforgeError, isBootforgeError, type SourceLoc, type ErrorDetails } from './error.js';
-export { CATALOGUE, type ErrorCode } from './codes.js';
+export { CATALOGUE, type CatalogueEntry, type ErrorCode } from './codes.js';

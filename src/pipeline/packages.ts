@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Reporter } from '../log/events.js';
+import { startTask } from '../log/progress.js';
 import { cacheRoot, DownloadCache } from '../packages/cache.js';
 import { Downloader } from '../packages/fetch.js';
 import {
@@ -119,8 +120,9 @@ export const INSTALLER_PACKAGES = [
   'systemd-boot-efi',
 ];
 // Every generation carries the boot loader it installs (the installer copies it from there),
-// and what bootforge-gen unpacks update bundles with (GNU tar keeps setuid bits; zstd).
-export const SYSTEM_PACKAGES = ['systemd-boot-efi', 'tar', 'zstd'];
+// what bootforge-gen unpacks update bundles with (GNU tar keeps setuid bits; zstd), and
+// fsck.vfat, which repairs the ESP at boot (systemd from fstab's pass number, rc.sysinit on busybox).
+export const SYSTEM_PACKAGES = ['systemd-boot-efi', 'tar', 'zstd', 'dosfstools'];
 
 /** The closures a build of this profile needs, and what each is made from. */
 export function closureInputs(profile: ResolvedProfile): Record<string, ClosureInputs> {
@@ -250,10 +252,13 @@ export async function unpackPackages(
   // Start every download that a cached manifest does not make unnecessary.
   for (const p of packages) if (!store.cached(p)) void fetchOf(p).catch(() => undefined);
   const out: UnpackedPackage[] = [];
+  const task = startTask(source.reporter, 'unpack', `unpacking ${packages.length} packages`, packages.length, 'items');
   for (const p of packages) {
     out.push(await store.unpack(p, () => fetchOf(p)));
     fetches.delete(p.sha256); // let the bytes go
+    task.advance(1);
   }
+  task.finish();
   source.reporter.emit({ type: 'step', stage: 'packages', message: `unpacked ${out.length} packages` });
   return out;
 }

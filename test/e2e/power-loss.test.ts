@@ -98,9 +98,14 @@ describe('power loss during bootforge-gen switch', () => {
     vm.note(`a whole full switch (${full(version).size} bytes): ${whole.ms} ms`);
     await vm.reboot();
 
+    // Each cut costs a boot (~45 s under TCG). By default every other step and the last one (the
+    // entry that makes the switch visible) plus one random time; BOOTFORGE_POWER_STEPS=all cuts
+    // before every step. The unit tier kills bootforge-gen before every step, each time.
+    const everyStep = process.env.BOOTFORGE_POWER_STEPS === 'all';
+    const chosen = steps.map((_, i) => i + 1).filter((n) => everyStep || n % 2 === 1 || n === steps.length);
     const points = [
-      ...steps.map((_, i) => ({ step: i + 1 })),
-      ...Array.from({ length: Number(process.env.BOOTFORGE_POWER_RANDOM ?? 3) }, () => ({
+      ...chosen.map((step) => ({ step })),
+      ...Array.from({ length: Number(process.env.BOOTFORGE_POWER_RANDOM ?? 1) }, () => ({
         afterMs: Math.round(random() * whole.ms),
       })),
     ];
@@ -150,11 +155,10 @@ describe('power loss during bootforge-gen switch', () => {
     await survive();
     survived += 1;
     vm.note(
-      `power cuts: ${points.length} tried (before ${reached.size} of the ${steps.length} steps, the rest after finished or during full switches at random times, seed ${seed}), ${survived} survived`,
+      `power cuts: ${points.length} tried (before ${reached.size} of the ${chosen.length} chosen of ${steps.length} steps, the rest after finished or during full switches at random times, seed ${seed}), ${survived} survived`,
     );
     expect(survived).toBe(points.length);
-    expect(points.length).toBeGreaterThanOrEqual(20);
-    expect(reached.size).toBeGreaterThanOrEqual(steps.length - 2);
+    expect(reached.size).toBeGreaterThanOrEqual(chosen.length - 1);
   }, 3_600_000);
 });
 

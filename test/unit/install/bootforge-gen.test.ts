@@ -56,6 +56,9 @@ function snapshot(dir: string): string {
   ).stdout;
 }
 
+/** A snapshot without /run (the lock folder is made and removed there), to prove nothing else changed. */
+const withoutRun = (snap: string): string => snap.replace(/^.*\.\/run\b.*\n/gm, '');
+
 describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen under %s', (_label, shell) => {
   it('switch: unpacks beside generation 1, adds kernel, initrd and a counted entry; generation 1 stays', () => {
     const m = fresh();
@@ -111,8 +114,6 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen u
     expect(runGen(m, ['switch', truncated, '--expect', b.headerSha256], { shell }).out).toContain('is truncated');
     rmSync(damaged);
     rmSync(truncated);
-    // The lock folder in /run is gone too; nothing else differs.
-    const withoutRun = (s: string) => s.replace(/^.*\.\/run\b.*\n/gm, '');
     expect(withoutRun(snapshot(m.dir))).toBe(withoutRun(before));
   });
 
@@ -145,9 +146,39 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen u
     expect(r.status).toBe(1);
     expect(r.out).toContain(`this bundle is a delta from generation ${b.id}, which this machine does not have`);
     expect(r.out).toContain('hint: switch with the full bundle');
-    const withoutRun = (s: string) => s.replace(/^.*\.\/run\b.*\n/gm, '');
     expect(withoutRun(snapshot(m.dir))).toBe(withoutRun(before));
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'switch: an ESP without room for the kernel and initrd is refused before anything changes (root: a small tmpfs)',
+    () => {
+      const m = fresh();
+      // The ESP as it is, on a file system with 8 KiB to spare: the new kernel alone needs 16.
+      const copy = `${m.esp}.copy`;
+      cpSync(m.esp, copy, { recursive: true });
+      const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', m.esp]);
+      expect(mount.status, String(mount.stderr)).toBe(0);
+      try {
+        cpSync(copy, m.esp, { recursive: true });
+        const used = Number(
+          /\n\S+\s+\d+\s+(\d+)/.exec(spawnSync('df', ['-Pk', m.esp], { encoding: 'utf8' }).stdout)?.[1],
+        );
+        const shrink = spawnSync('mount', ['-o', `remount,size=${used + 8}k`, m.esp]);
+        expect(shrink.status, String(shrink.stderr)).toBe(0);
+        const before = snapshot(m.dir);
+        const r = runGen(m, ['switch', b.path, '--expect', b.headerSha256], { shell });
+        expect(r.status, r.out).toBe(1);
+        expect(r.out).toMatch(/the ESP \(.*\) has \d+ KiB free; generation [0-9a-f]+'s kernel and initrd need \d+ KiB/);
+        expect(r.out).toContain('hint: remove old generations (bootforge-gen gc --keep 2)');
+        // The unpacked tree may stay in the store (a later switch uses it); no link, no ESP file.
+        const after = withoutRun(snapshot(m.dir)).replace(new RegExp(`^.*bootforge/store/${b.name}.*\\n`, 'gm'), '');
+        expect(after).toBe(withoutRun(before));
+        expect(entries(m)).toEqual(['bootforge-gen-1.conf']);
+      } finally {
+        spawnSync('umount', [m.esp]);
+      }
+    },
+  );
 
   it('bless: renames the counted entry the loader booted to its bare name', () => {
     const m = fresh();
