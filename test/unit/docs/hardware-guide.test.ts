@@ -3,17 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { BUNDLED_HARDWARE_DIR, loadCatalog, loadHardwareFile } from '../../../src/hardware/catalog.js';
 import { matchAll } from '../../../src/hardware/match.js';
 import { runCli } from '../../helpers/cli.js';
+import { exampleBlock } from '../../helpers/markdown.js';
 
 // The worked example of docs/hardware-descriptions.md is this fixture, and a valid description.
 const FIXTURE = 'test/fixtures/hardware/acme-roadrunner-14-gen2.yaml';
 const guide = readFileSync('docs/hardware-descriptions.md', 'utf8');
-
-/** The fenced block that follows `<!-- example: <path> -->` in a markdown page. */
-function exampleBlock(page: string, path: string): string | undefined {
-  const at = page.indexOf(`<!-- example: ${path} -->`);
-  if (at < 0) return undefined;
-  return /\n```[a-z]*\n([\s\S]*?)```\n/.exec(page.slice(at))?.[1];
-}
 
 describe('docs/hardware-descriptions.md worked example', () => {
   it('is byte-identical to the fixture', () => {
