@@ -10,6 +10,7 @@ import { registerLock } from './commands/lock.js';
 import { registerPackages } from './commands/packages.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVm } from './commands/vm.js';
 import { processContext, type CliContext } from './context.js';
 import { formatErrors } from './report.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBuild(program, ctx);
   registerBundle(program, ctx);
   registerTest(program, ctx);
+  registerVm(program, ctx);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);
   return program;

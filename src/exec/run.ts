@@ -121,6 +121,18 @@ export async function hasTool(name: string, probeArgs: readonly string[] = ['--v
   }
 }
 
+/** Why a long-running program did not start: "install <package>" when it is missing. */
+function startError(name: string, program: string, e: NodeJS.ErrnoException): BootforgeError {
+  const pkg = PROVIDERS[name];
+  return e.code === 'ENOENT'
+    ? new BootforgeError(
+        'BF_TOOL_MISSING',
+        `${program} is not installed`,
+        pkg ? { hint: `install it: apt-get install ${pkg}` } : {},
+      )
+    : new BootforgeError('BF_TOOL_FAILED', `cannot run ${program}: ${e.message}`, { cause: e });
+}
+
 export interface Interactive {
   readonly stdout: Readable;
   readonly stdin: Writable;
@@ -143,18 +155,7 @@ export function spawnInteractive(argv: readonly string[], options: Pick<RunOptio
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<number>((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      const pkg = PROVIDERS[name];
-      reject(
-        e.code === 'ENOENT'
-          ? new BootforgeError(
-              'BF_TOOL_MISSING',
-              `${program} is not installed`,
-              pkg ? { hint: `install it: apt-get install ${pkg}` } : {},
-            )
-          : new BootforgeError('BF_TOOL_FAILED', `cannot run ${program}: ${e.message}`, { cause: e }),
-      );
-    });
+    child.on('error', (e: NodeJS.ErrnoException) => reject(startError(name, program, e)));
     child.on('close', (code) => resolve(code ?? -1));
   });
   return {
@@ -164,4 +165,27 @@ export function spawnInteractive(argv: readonly string[], options: Pick<RunOptio
     exited,
     kill: (signal = 'SIGKILL') => void child.kill(signal),
   };
+}
+
+/**
+ * Runs a program on this process's terminal (stdin, stdout and stderr inherited), e.g.
+ * QEMU with its serial console for a person; resolves with its exit code (-1 when
+ * killed by a signal). Meanwhile a SIGINT or SIGTERM sent to bootforge alone is passed on
+ * to it, not taken as a reason to leave it running.
+ */
+export function runAttached(argv: readonly string[], options: Pick<RunOptions, 'cwd' | 'env'> = {}): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) throw new BootforgeError('BF_INTERNAL', 'runAttached() needs a program');
+  const program = toolPath(name);
+  const child = spawn(program, args, { cwd: options.cwd, env: { ...baseEnv(), ...options.env }, stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals) => void child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise<number>((resolve, reject) => {
+    child.on('error', (e: NodeJS.ErrnoException) => reject(startError(name, program, e)));
+    child.on('close', (code) => resolve(code ?? -1));
+  }).finally(() => {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  });
 }

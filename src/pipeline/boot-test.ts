@@ -1,6 +1,8 @@
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { readFat32 } from '../image/fat/reader.js';
+import { resolveAccel } from '../qemu/boot-test.js';
 import type { BuildManifest } from './build.js';
 
 // bootforge test, as the CLI and library users reach it: the QEMU driver (src/qemu) plus
@@ -30,5 +32,19 @@ export async function installerKernel(image: string, manifest: BuildManifest, de
     return dest;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * --accel auto for an image: kvm when the image's own kernel starts under KVM (some KVMs
+ * start QEMU but cannot run Linux), else tcg. The kernel is copied into `workDir` and removed.
+ */
+export async function probeAccel(image: string, manifest: BuildManifest, workDir: string): Promise<'tcg' | 'kvm'> {
+  mkdirSync(workDir, { recursive: true });
+  const kernel = await installerKernel(image, manifest, join(workDir, 'probe-vmlinuz'));
+  try {
+    return await resolveAccel('auto', kernel);
+  } finally {
+    rmSync(kernel, { force: true });
   }
 }

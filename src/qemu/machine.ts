@@ -13,6 +13,8 @@ export interface DiskSpec {
   /** Appears as the disk's serial (by-id names, the installer's target rules). */
   readonly serial?: string;
   readonly readonly?: boolean;
+  /** The firmware's boot order (0 first): tried in this order, before disks without one. */
+  readonly bootIndex?: number;
 }
 
 export interface MachineSpec {
@@ -40,6 +42,14 @@ export interface MachineSpec {
   /** Forward host 127.0.0.1:<port> to guest port 22 through user networking. */
   readonly sshPort?: number;
   readonly serialLog?: string;
+  /**
+   * pipe (default): the serial console on QEMU's stdin/stdout for a driver, and a guest
+   * reboot ends QEMU. terminal: the serial console multiplexed with the monitor on the
+   * terminal QEMU inherits (Ctrl-A X quits, Ctrl-A C the monitor), and a reboot reboots.
+   */
+  readonly console?: 'pipe' | 'terminal';
+  /** Appended as given (a user's own QEMU options). */
+  readonly extraArgs?: readonly string[];
 }
 
 function smbiosArg(type: number, fields: Readonly<Record<string, string>>): string[] {
@@ -60,11 +70,9 @@ export function qemuArgs(spec: MachineSpec): string[] {
     String(spec.cpus ?? 1),
     '-display',
     'none',
-    '-serial',
-    'stdio',
-    '-monitor',
-    'none',
-    '-no-reboot',
+    ...(spec.console === 'terminal'
+      ? ['-serial', 'mon:stdio']
+      : ['-serial', 'stdio', '-monitor', 'none', '-no-reboot']),
   ];
   if (spec.kernel) args.push('-kernel', spec.kernel);
   if (spec.initrd) args.push('-initrd', spec.initrd);
@@ -85,21 +93,22 @@ export function qemuArgs(spec: MachineSpec): string[] {
       '-drive',
       `if=none,id=${id},format=${d.format ?? 'raw'},file=${d.path}${d.readonly ? ',readonly=on' : ''}`,
     );
-    const serial = d.serial ? `,serial=${d.serial}` : '';
+    const boot = d.bootIndex !== undefined ? `,bootindex=${d.bootIndex}` : '';
+    const props = `${d.serial ? `,serial=${d.serial}` : ''}${boot}`;
     switch (d.interface) {
       case 'virtio':
-        args.push('-device', `virtio-blk-pci,drive=${id}${serial}`);
+        args.push('-device', `virtio-blk-pci,drive=${id}${props}`);
         break;
       case 'nvme':
-        args.push('-device', `nvme,drive=${id},serial=${d.serial ?? `NVME${i}`}`);
+        args.push('-device', `nvme,drive=${id},serial=${d.serial ?? `NVME${i}`}${boot}`);
         break;
       case 'ahci':
-        args.push('-device', `ide-hd,drive=${id},bus=ide.${i}${serial}`);
+        args.push('-device', `ide-hd,drive=${id},bus=ide.${i}${props}`);
         break;
       case 'usb':
         if (!usb) args.push('-device', 'qemu-xhci,id=xhci');
         usb = true;
-        args.push('-device', `usb-storage,bus=xhci.0,drive=${id}${serial}`);
+        args.push('-device', `usb-storage,bus=xhci.0,drive=${id}${props}`);
         break;
     }
   });
@@ -120,6 +129,7 @@ export function qemuArgs(spec: MachineSpec): string[] {
   } else {
     args.push('-nic', 'none');
   }
+  args.push(...(spec.extraArgs ?? []));
   return args;
 }
 

@@ -60,14 +60,17 @@ describe('power loss during bootforge-gen switch', () => {
       expect(await vm.health(n), `boot ${vm.boots}`).toBe('healthy');
       const shell = await vm.ready();
       // One round trip over the serial console (each costs seconds under TCG).
-      const [entries = '', version = '', current = '', count = ''] = (
+      const [entries = '', version = '', current = '', count = '', fsck = ''] = (
         await shell.succeed(
-          `(${CHECK_ENTRIES}); cat /etc/bootforge-test-version; readlink /run/current-system; cat /dev/null ${written.join(' ')} | wc -l`,
+          `(${CHECK_ENTRIES}); cat /etc/bootforge-test-version; readlink /run/current-system; cat /dev/null ${written.join(' ')} | wc -l; tail -n 1 /run/bootforge/esp-fsck.log`,
         )
       )
         .trim()
         .split('\n');
       expect(entries).toBe('entries-ok');
+      // The ESP was checked (and repaired) before it was mounted: "<device>: N files, M/T clusters".
+      expect(fsck).toMatch(/: \d+ files, \d+\/\d+ clusters$/);
+      vm.note(`boot ${vm.boots}: ESP ${fsck}`);
       expect(current).toBe(`/bootforge/store/${byVersion[version]?.generation.name}`);
       expect(count.trim()).toBe(String(written.length));
       // Only the booted generation stays (the next switch has the whole way to go); data to keep.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { BootforgeError } from '../../errors/index.js';
 import { displayFile } from '../../fsutil/display.js';
@@ -9,9 +9,8 @@ import { resolve } from '../../pipeline/resolve.js';
 import type { ResolvedProfile } from '../../profile/resolve.js';
 import {
   bootTest,
-  installerKernel,
+  probeAccel,
   readManifest,
-  resolveAccel,
   type BootTestEvent,
   type BootTestResult,
   type BootTestTimeouts,
@@ -135,11 +134,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
     const workDir = resolvePath(o.workDir ?? join(dirname(image), 'test'));
     let accel: 'tcg' | 'kvm';
     if (o.accel === 'auto') {
-      // Honest only with a real kernel: some KVMs start QEMU but cannot run Linux.
-      mkdirSync(workDir, { recursive: true });
-      const kernel = await installerKernel(image, manifest, join(workDir, 'probe-vmlinuz'));
-      accel = await resolveAccel('auto', kernel);
-      rmSync(kernel, { force: true });
+      accel = await probeAccel(image, manifest, workDir);
       print(`accel: ${accel} (${accel === 'kvm' ? 'the kernel starts under KVM' : 'no working KVM'})`);
     } else accel = o.accel as 'tcg' | 'kvm';
     print(`test: ${profile.name} on ${accel}, work folder ${displayFile(workDir)}`);

@@ -1,0 +1,248 @@
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { BootforgeError } from '../errors/index.js';
+import { run, runAttached } from '../exec/run.js';
+import { readFat32 } from '../image/fat/reader.js';
+import { readGpt, type BlockReader } from '../image/gpt.js';
+import { PARTITION_TYPE } from '../image/guid.js';
+import { findUefiFirmware } from '../qemu/firmware.js';
+import {
+  chooseVmBoot,
+  DEFAULT_VM_DISK_SIZE,
+  defaultTargetPath,
+  diskFormatOf,
+  varsPathFor,
+  vmArgs,
+  type DiskFormat,
+} from '../qemu/vm.js';
+import { probeAccel, readManifest } from './boot-test.js';
+
+/**
+ * `bootforge vm` as a library: boots an installer image (or the system it installed)
+ * interactively in QEMU with OVMF, like `mkosi vm`. The target disk and the firmware
+ * variables persist between runs, as on a real machine.
+ *
+ *     const r = await vm({ image: 'out/minimal/installer.img', onStart: (p) => console.error(p.reason) });
+ */
+
+export interface VmOptions {
+  /** The installer image (`installer.img`, or a qcow2 by its extension). */
+  readonly image: string;
+  /** The target disk (raw, or qcow2 by its extension); default `<image dir>/vm/target.img`. */
+  readonly target?: string;
+  /** Size of a new target disk in bytes; default 8 GiB. */
+  readonly targetSize?: number;
+  /** Recreate the target disk and the firmware variables. */
+  readonly fresh?: boolean;
+  /** Attach the installer stick even when the target holds an installed system. */
+  readonly installer?: boolean;
+  /** Default auto: kvm when the image's kernel runs under KVM, else tcg. */
+  readonly accel?: 'tcg' | 'kvm' | 'auto';
+  readonly memoryMiB?: number;
+  readonly cpus?: number;
+  /** Forward 127.0.0.1:<port> to the guest's port 22 (user networking). */
+  readonly sshPort?: number;
+  /** More QEMU options, appended. */
+  readonly qemuArgs?: readonly string[];
+  /** Called with the plan just before QEMU takes over the terminal. */
+  readonly onStart?: (plan: VmPlan) => void;
+}
+
+export interface VmPlan {
+  readonly image: string;
+  readonly target: string;
+  readonly targetFormat: DiskFormat;
+  /** The target was created (blank) for this run. */
+  readonly created: boolean;
+  readonly vars: string;
+  /** The target held an installed bootforge system before this run. */
+  readonly installed: boolean;
+  /** The installer stick is attached. */
+  readonly installer: boolean;
+  /** Why the installer is or is not attached. */
+  readonly reason: string;
+  readonly accel: 'tcg' | 'kvm';
+  readonly args: readonly string[];
+}
+
+export interface VmResult extends VmPlan {
+  /** QEMU's exit code: 0 after Ctrl-A X or the guest's poweroff. */
+  readonly exitCode: number;
+}
+
+/** Chunks read from a qcow2 through `qemu-img convert` (one process per chunk, so large ones). */
+const QCOW2_CHUNK = 1024 * 1024;
+
+/** Random access to a qcow2 image's guest view, for the few reads an inspection makes. */
+async function qcow2Reader(path: string, scratch: string): Promise<BlockReader> {
+  const info = JSON.parse(
+    (await run(['qemu-img', 'info', '--output=json', '-f', 'qcow2', path])).stdout.toString('utf8'),
+  ) as { 'virtual-size': number };
+  const size = info['virtual-size'];
+  const chunks = new Map<number, Buffer>();
+  const chunk = async (n: number): Promise<Buffer> => {
+    const cached = chunks.get(n);
+    if (cached) return cached;
+    const out = join(scratch, `chunk-${n}`);
+    // The raw driver's offset and size over the qcow2 (qemu-img dd's skip and count differ
+    // between QEMU versions); QEMU's option syntax doubles commas inside values.
+    const offset = n * QCOW2_CHUNK;
+    const opts = `driver=raw,offset=${offset},size=${Math.min(QCOW2_CHUNK, size - offset)},file.driver=qcow2,file.file.filename=${path.replace(/,/g, ',,')}`;
+    await run(['qemu-img', 'convert', '-O', 'raw', '--image-opts', opts, out]);
+    const data = await readFile(out);
+    rmSync(out, { force: true });
+    chunks.set(n, data);
+    return data;
+  };
+  return {
+    size,
+    read: async (offset, length) => {
+      const buf = Buffer.alloc(length);
+      for (let at = offset; at < offset + length && at < size;) {
+        const n = Math.floor(at / QCOW2_CHUNK);
+        const data = await chunk(n);
+        const from = at - n * QCOW2_CHUNK;
+        const take = Math.min(QCOW2_CHUNK - from, offset + length - at);
+        data.copy(buf, at - offset, from, from + take);
+        at += take;
+      }
+      return buf;
+    },
+  };
+}
+
+/**
+ * Whether a disk holds an installed bootforge system: a GPT with an ESP whose
+ * loader/entries hold a bootforge generation entry (the installer writes it last of
+ * the ESP's files, so an interrupted install does not count).
+ */
+export async function holdsInstalledSystem(disk: BlockReader): Promise<boolean> {
+  const gpt = await readGpt(disk);
+  const esp = gpt.partitions.find((p) => p.type.toUpperCase() === PARTITION_TYPE.esp);
+  if (!esp) return false;
+  try {
+    const fat = await readFat32((offset, length) =>
+      disk.read(esp.start + offset, Math.max(0, Math.min(length, esp.size - offset))),
+    );
+    const entries = await fat.readDir('/loader/entries');
+    return entries.some((e) => e.type === 'file' && /^bootforge-gen-\d+.*\.conf$/.test(e.name));
+  } catch (e) {
+    if (e instanceof BootforgeError) return false;
+    throw e;
+  }
+}
+
+/** Opens a target disk (raw or qcow2) and asks holdsInstalledSystem. */
+export async function targetInstalled(path: string, format: DiskFormat = diskFormatOf(path)): Promise<boolean> {
+  if (format === 'qcow2') {
+    const scratch = mkdtempSync(join(dirname(path), '.inspect-'));
+    try {
+      return await holdsInstalledSystem(await qcow2Reader(path, scratch));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    return await holdsInstalledSystem({
+      size,
+      read: async (offset, length) => {
+        const buf = Buffer.alloc(length);
+        await handle.read(buf, 0, length, offset);
+        return buf;
+      },
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A blank disk, written beside its final name and renamed: a half-made disk never looks like a target. */
+async function createTarget(path: string, format: DiskFormat, size: number): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  if (format === 'qcow2') {
+    await run(['qemu-img', 'create', '-q', '-f', 'qcow2', tmp, String(size)]);
+  } else {
+    const fd = openSync(tmp, 'w');
+    try {
+      ftruncateSync(fd, size);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  renameSync(tmp, path);
+}
+
+/** The machine's own copy of OVMF's variable store, from the template when it has none. */
+function ensureVars(path: string): void {
+  if (existsSync(path)) return;
+  const tmp = `${path}.tmp-${process.pid}`;
+  copyFileSync(findUefiFirmware().varsTemplate, tmp);
+  renameSync(tmp, path);
+}
+
+async function chooseAccel(image: string, accel: VmOptions['accel'], workDir: string): Promise<'tcg' | 'kvm'> {
+  if (accel !== undefined && accel !== 'auto') return accel;
+  // The probe boots the image's own kernel, read from the raw image beside a qcow2.
+  const raw = diskFormatOf(image) === 'raw' ? image : join(dirname(image), 'installer.img');
+  if (!existsSync(raw) || !existsSync(join(dirname(image), 'manifest.json'))) return 'tcg';
+  return probeAccel(raw, readManifest(dirname(image)), workDir);
+}
+
+/** Prepares the target disk and firmware variables and decides how to boot; starts nothing. */
+export async function planVm(options: VmOptions): Promise<VmPlan> {
+  const image = resolvePath(options.image);
+  if (!existsSync(image)) {
+    throw new BootforgeError('BF_FILE_NOT_FOUND', `no installer image at ${image}`, {
+      hint: 'build one with bootforge build <profile>, or pass the profile to bootforge vm',
+    });
+  }
+  const target = resolvePath(options.target ?? defaultTargetPath(image));
+  const targetFormat = diskFormatOf(target);
+  const vars = varsPathFor(target);
+  if (options.fresh) {
+    rmSync(target, { force: true });
+    rmSync(vars, { force: true });
+  }
+  const created = !existsSync(target);
+  if (created) await createTarget(target, targetFormat, options.targetSize ?? DEFAULT_VM_DISK_SIZE);
+  ensureVars(vars);
+  const installed = !created && (await targetInstalled(target, targetFormat));
+  const choice = chooseVmBoot(installed, options.installer);
+  const accel = await chooseAccel(image, options.accel, dirname(target));
+  const args = vmArgs({
+    image,
+    target,
+    vars,
+    installed,
+    installer: choice.installer,
+    accel,
+    ...(options.memoryMiB !== undefined ? { memoryMiB: options.memoryMiB } : {}),
+    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+    ...(options.sshPort !== undefined ? { sshPort: options.sshPort } : {}),
+    ...(options.qemuArgs ? { extraArgs: options.qemuArgs } : {}),
+  });
+  return { image, target, targetFormat, created, vars, installed, ...choice, accel, args };
+}
+
+/** Plans the machine and runs QEMU on this terminal until it exits. */
+export async function vm(options: VmOptions): Promise<VmResult> {
+  const plan = await planVm(options);
+  options.onStart?.(plan);
+  const exitCode = await runAttached(plan.args);
+  return { ...plan, exitCode };
+}
