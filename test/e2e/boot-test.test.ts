@@ -3,13 +3,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentReporter } from '../../src/log/events.js';
-import { build, type BuildResult } from '../../src/pipeline/build.js';
-import { openPackageSource, repoSettingsOf } from '../../src/pipeline/packages.js';
-import { resolve } from '../../src/pipeline/resolve.js';
+// The library as users import it (package.json "exports"); docs/library.md shows this file's example region.
+import {
+  bootTest,
+  build,
+  installerKernel,
+  openPackageSource,
+  repoSettingsOf,
+  resolve,
+  silentReporter,
+  type BootTestEvent,
+  type BuildResult,
+} from 'bootforge';
 import type { ResolvedProfile } from '../../src/profile/resolve.js';
-import { installerKernel } from '../../src/pipeline/boot-test.js';
-import { bootTest, testCases, type BootTestEvent } from '../../src/qemu/boot-test.js';
+import { testCases } from '../../src/qemu/boot-test.js';
 
 // bootforge test on the demo profile: the installer image installs generation 1 onto a
 // blank virtio disk from a read-only USB stick and powers off; the disk then boots alone
@@ -18,11 +25,13 @@ const work = mkdtempSync(join(tmpdir(), 'bf-e2e-boot-test-'));
 let profile: ResolvedProfile;
 let built: BuildResult;
 
+// #region library-example
 beforeAll(async () => {
   ({ resolved: profile } = resolve({ profile: 'profiles/minimal.yaml', hardware: ['qemu-x86_64'] }));
   const source = openPackageSource(repoSettingsOf(profile), {}, silentReporter);
   built = await build({ profile, source, out: join(work, 'minimal') });
 });
+// #endregion library-example
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('bootforge test', () => {
@@ -36,6 +45,7 @@ describe('bootforge test', () => {
     const generation = built.manifest.generation;
     expect(generation, 'manifest.json names the generation the installer activates').toBeDefined();
     const events: BootTestEvent[] = [];
+    // #region library-example-test
     const workDir = join(work, 'test');
     const result = await bootTest({
       image: built.image,
@@ -44,6 +54,7 @@ describe('bootforge test', () => {
       accel: 'tcg',
       onEvent: (e) => events.push(e),
     });
+    // #endregion library-example-test
 
     expect(result.generation).toEqual(generation);
     expect(result.generation.id).toMatch(/^[0-9a-f]+$/);
