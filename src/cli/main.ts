@@ -4,6 +4,7 @@ import { BootforgeError, isBootforgeError } from '../errors/index.js';
 import { registerBuild } from './commands/build.js';
 import { registerBundle } from './commands/bundle.js';
 import { registerExplain } from './commands/explain.js';
+import { registerFlash } from './commands/flash.js';
 import { registerHardware } from './commands/hardware.js';
 import { registerInitrd } from './commands/initrd.js';
 import { registerLock } from './commands/lock.js';
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBundle(program, ctx);
   registerTest(program, ctx);
   registerVm(program, ctx);
+  registerFlash(program, ctx);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) quietCommander(cmd, ctx);
   return program;

@@ -539,6 +539,107 @@ export const CATALOGUE = {
     example:
       'BF_INITRD_FORMAT: out/minimal/initrd.img: segment 2 at offset 59392: zstd frame is truncated\nhint: check that the file is an initramfs (cpio newc, plain or compressed with gzip, zstd or xz) and is not truncated',
   },
+  BF_FLASH_NOT_DEVICE: {
+    kind: 'input',
+    title: 'A flash target is not a whole block device (a regular file, a partition, something else)',
+    hint: 'name a whole disk such as /dev/sdb (lsblk lists them); a regular file is accepted only with --allow-file',
+    explain:
+      'bootforge flash writes whole block devices. It refused a target that is a regular file (accepted only with --allow-file), a partition (/dev/sdb1 instead of /dev/sdb), a path that does not exist, or another kind of file. Nothing was written.',
+  },
+  BF_FLASH_FIXED: {
+    kind: 'input',
+    title: 'A flash target is not a removable device (it may be a system disk)',
+    hint: 'check the model and serial with lsblk -o NAME,MODEL,SERIAL,TRAN,RM; pass --allow-fixed if it is the disk you mean',
+    explain:
+      'sysfs says the target is not removable (its removable flag is 0): an internal SATA or NVMe disk, or a USB disk enclosure that reports itself as fixed. bootforge refuses it so a typo in the device name cannot wipe a system disk. Nothing was written.',
+    example:
+      'BF_FLASH_FIXED: /dev/sda (sda): is not removable (sata, Samsung SSD 870, 465.8 GiB): it may be a system disk\nhint: check it with lsblk -o NAME,MODEL,SERIAL,TRAN,RM,SIZE; pass --allow-fixed if /dev/sda is the disk you mean',
+  },
+  BF_FLASH_MOUNTED: {
+    kind: 'input',
+    title: 'A flash target, or one of its partitions, is mounted',
+    hint: 'unmount it first (umount /dev/sdX1 ...), or pick another device',
+    explain:
+      'The target or one of its partitions appears in /proc/self/mountinfo (a desktop often mounts a stick when it is plugged in). Writing under a mounted file system corrupts both. Nothing was written.',
+    example:
+      'BF_FLASH_MOUNTED: /dev/sdb (sdb): is mounted: /dev/sdb1 on /media/user/STICK\nhint: unmount it first: umount /media/user/STICK',
+  },
+  BF_FLASH_SWAP: {
+    kind: 'input',
+    title: 'A flash target, or one of its partitions, is in use as swap',
+    hint: 'swapoff it first, or pick another device',
+    explain: 'The target or one of its partitions is listed in /proc/swaps. Nothing was written.',
+    example: 'BF_FLASH_SWAP: /dev/sdb (sdb): is in use as swap: /dev/sdb2\nhint: swapoff /dev/sdb2',
+  },
+  BF_FLASH_HOLDERS: {
+    kind: 'input',
+    title: 'A flash target is held by another block device (device-mapper, RAID, LVM)',
+    hint: 'stop what holds it (dmsetup remove, mdadm --stop, vgchange -an) or pick another device',
+    explain:
+      'sysfs lists holders for the target or its partitions (holders/ folders): a device-mapper volume (LVM, LUKS) or an md RAID is built on it. Nothing was written.',
+    example:
+      'BF_FLASH_HOLDERS: /dev/sdb (sdb): is held by other block devices: dm-0 holds sdb1\nhint: stop what holds it (dmsetup remove, mdadm --stop, vgchange -an) or pick another device',
+  },
+  BF_FLASH_BUSY: {
+    kind: 'input',
+    title: 'A flash target cannot be opened exclusively: something else uses it',
+    hint: 'find the user with fuser -v or lsof on the device, stop it, and try again',
+    explain:
+      'The kernel refused to open the target exclusively (O_EXCL gave EBUSY) although it is not mounted, swap or held: another program has claimed it. Also given when the device cannot be opened at all (not root). Nothing was written.',
+    example:
+      'BF_FLASH_BUSY: /dev/sdb (sdb): cannot be opened exclusively (EBUSY): another program or the kernel uses it\nhint: find the user with fuser -v or lsof on the device, stop it, and try again',
+  },
+  BF_FLASH_IMAGE_DEVICE: {
+    kind: 'input',
+    title: 'A flash target holds the image being flashed',
+    hint: 'copy the image to another disk, or pick another device',
+    explain:
+      "The image file lies on a file system of the target disk (found from the image file's device number through /sys/dev/block), or the target is the image file itself. Writing would destroy the image while it is read. Nothing was written.",
+    example:
+      'BF_FLASH_IMAGE_DEVICE: /dev/sdb (sdb): holds the image file being flashed; writing it would destroy the image\nhint: copy the image to another disk, or pick another device',
+  },
+  BF_FLASH_READ_ONLY: {
+    kind: 'input',
+    title: 'A flash target is read-only',
+    hint: 'check the write-protect switch of the card or stick, or blockdev --setrw',
+    explain:
+      'sysfs says the target is read-only (ro = 1): an SD card with its lock switch on, or a device set read-only with blockdev --setro. Nothing was written.',
+    example:
+      'BF_FLASH_READ_ONLY: /dev/mmcblk0 (mmcblk0): is read-only (sysfs ro = 1)\nhint: check the write-protect switch of the card or stick, or blockdev --setrw',
+  },
+  BF_FLASH_TOO_SMALL: {
+    kind: 'input',
+    title: 'A flash target is smaller than the image',
+    hint: 'use a larger device',
+    explain: 'The target holds fewer bytes than the image. Nothing was written.',
+    example:
+      'BF_FLASH_TOO_SMALL: /dev/sdb (sdb): has 954 MiB, the image needs 1.5 GiB (1610612736 bytes)\nhint: use a larger device',
+  },
+  BF_FLASH_CONFIRM: {
+    kind: 'input',
+    title: 'Flashing was not confirmed',
+    hint: 'type yes at the prompt, or pass --yes in scripts (after checking the device list)',
+    explain:
+      'bootforge flash lists the devices and asks for "yes" on a terminal before writing. Without a terminal (a script, CI) it needs --yes; an answer other than yes stops it too. Nothing was written.',
+  },
+  BF_FLASH_WRITE: {
+    kind: 'failure',
+    title: 'Writing the image to a flash target failed',
+    hint: 'the device may be failing or was unplugged; the others were still written',
+    explain:
+      'Writing to one target failed (an I/O error, a stick pulled out, a full file system for a file target). The other targets were still written; the command exits 1 and names the failed ones. The first MiB (the partition table) is written last, so a target that failed part way does not boot.',
+    example:
+      'BF_FLASH_WRITE: /dev/sdc: writing 4194304 bytes at offset 104857600 failed: EIO: i/o error, write\nhint: the device may be failing or was unplugged; the others were still written',
+  },
+  BF_FLASH_VERIFY: {
+    kind: 'failure',
+    title: 'A flash target does not read back what was written',
+    hint: 'the medium is likely failing or counterfeit (smaller than it claims); try another one',
+    explain:
+      "After writing, bootforge drops the device's cache and reads every written range back; a range whose SHA-256 differs from the image's (its bmap) means the medium did not keep the data: a failing or counterfeit stick.",
+    example:
+      'BF_FLASH_VERIFY: /dev/sdc: reads back different bytes: bytes 1048576-5242880: read back 3f1c..., wrote 9a0b...\nhint: the medium is likely failing or counterfeit (smaller than it claims); try another one',
+  },
   BF_INTERNAL: {
     kind: 'failure',
     title: 'A bug in bootforge',

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, stat
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
+import { readAttr as attr } from '../fsutil/attr.js';
 import { DMI_FIELDS, type DmiInfo } from './match.js';
 
 export type DmiField = (typeof DMI_FIELDS)[number];
@@ -102,16 +103,6 @@ export function openSysfs(dir: string): string {
       hint: SYSFS_HINT,
     },
   );
-}
-
-/** A sysfs attribute without its trailing newline; undefined when missing, unreadable or empty. */
-function attr(file: string): string | undefined {
-  try {
-    const v = readFileSync(file, 'utf8').trim();
-    return v === '' ? undefined : v;
-  } catch {
-    return undefined;
-  }
 }
 
 export function readDmi(root: string): DmiReading {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 // The pipeline reads in one direction: cli -> pipeline -> stages -> shared infrastructure.
 // Stages may name each other's types (import type) but never call into each other.
-const STAGES = ['profile', 'hardware', 'packages', 'initrd', 'image', 'install', 'qemu'];
+const STAGES = ['profile', 'hardware', 'packages', 'initrd', 'image', 'install', 'qemu', 'flash'];
 const INFRA = ['errors', 'yaml', 'schema', 'fsutil', 'exec', 'log', 'templates', 'fstree'];
 
 function files(dir: string): string[] {

@@ -29,7 +29,19 @@ describe('invalid inputs give their exact error and exit 2', () => {
         .filter((c) => c !== undefined),
     );
     // BF_NO_KEYRING needs a host without debian-archive-keyring: covered by a unit test instead.
-    const hostDependent = ['BF_NO_KEYRING'];
+    // The flash refusals need real block devices (loop devices, mounts): test/integration/flash and
+    // test/unit/flash/safety.test.ts cover them.
+    const hostDependent = [
+      'BF_NO_KEYRING',
+      'BF_FLASH_FIXED',
+      'BF_FLASH_MOUNTED',
+      'BF_FLASH_SWAP',
+      'BF_FLASH_HOLDERS',
+      'BF_FLASH_BUSY',
+      'BF_FLASH_IMAGE_DEVICE',
+      'BF_FLASH_READ_ONLY',
+      'BF_FLASH_TOO_SMALL',
+    ];
     const inputCodes = Object.entries(CATALOGUE)
       .filter(([k, v]) => v.kind === 'input' && !hostDependent.includes(k))
       .map(([k]) => k);

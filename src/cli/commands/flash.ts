@@ -1,0 +1,135 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { BootforgeError } from '../../errors/index.js';
+import { flash, type FlashSystem, type FlashTarget } from '../../pipeline/flash.js';
+import { formatSize } from '../../schema/size.js';
+import type { CliContext } from '../context.js';
+import { addOutputOptions, reporterFor } from '../reporter.js';
+
+interface FlashCliOptions {
+  yes?: boolean;
+  allowFixed?: boolean;
+  allowFile?: boolean;
+  verify: boolean;
+  bmap?: string | false;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Hidden test hooks: a fake sysfs and /proc files (BOOTFORGE_SYSFS, BOOTFORGE_MOUNTINFO, BOOTFORGE_SWAPS). */
+function systemFromEnv(env: NodeJS.ProcessEnv): Partial<FlashSystem> {
+  return {
+    ...(env.BOOTFORGE_SYSFS ? { sysfs: env.BOOTFORGE_SYSFS } : {}),
+    ...(env.BOOTFORGE_MOUNTINFO ? { mountinfo: env.BOOTFORGE_MOUNTINFO } : {}),
+    ...(env.BOOTFORGE_SWAPS ? { swaps: env.BOOTFORGE_SWAPS } : {}),
+  };
+}
+
+/** One line per target: what a person needs to recognise the stick they plugged in. */
+export function describeTarget(t: FlashTarget): string {
+  if (t.kind === 'file') return `${t.path}: regular file${t.exists ? ' (replaced)' : ' (new)'}`;
+  const name = [t.vendor, t.model].filter((v) => v !== undefined).join(' ') || 'unknown model';
+  const facts = [
+    name,
+    `serial ${t.serial ?? 'unknown'}`,
+    formatSize(t.size),
+    t.transport,
+    t.removable ? 'removable' : 'FIXED (not removable)',
+  ];
+  return `${t.path} (${t.name}): ${facts.join(', ')}`;
+}
+
+async function askYes(count: number): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      `Everything on ${count === 1 ? 'this device' : `these ${count} devices`} will be lost. Type "yes" to write: `,
+    );
+    return answer.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+const mibPerSecond = (bytes: number, ms: number): string =>
+  ms > 0 ? `${(bytes / 1048576 / (ms / 1000)).toFixed(1)} MiB/s` : 'n/a';
+
+export function registerFlash(program: Command, ctx: CliContext): void {
+  addOutputOptions(
+    program
+      .command('flash')
+      .description(
+        'write an image to USB sticks or other removable devices, checking them first and reading back after',
+      )
+      .argument('<image>', 'the image file (its .bmap beside it, as build writes it, is used when present)')
+      .argument('<device...>', 'whole block devices, e.g. /dev/sdb or /dev/disk/by-id/usb-...')
+      .option('--yes', 'do not ask for confirmation (scripts; the device list is still printed)')
+      .option('--allow-fixed', 'also write to devices that are not removable (internal disks)')
+      .option('--allow-file', 'accept regular files as targets (tests, preparing images)')
+      .option('--no-verify', 'do not read the devices back after writing')
+      .option('--bmap <file>', 'the block map to use (default: <image>.bmap when it exists)')
+      .option('--no-bmap', 'write the whole image even if it has a block map'),
+  ).action(async (image: string, devices: string[], o: FlashCliOptions) => {
+    const reporter = reporterFor(o);
+    const result = await flash({
+      image,
+      targets: devices,
+      ...(o.bmap !== undefined ? { bmap: o.bmap } : {}),
+      allowFixed: o.allowFixed ?? false,
+      allowFile: o.allowFile ?? false,
+      verify: o.verify,
+      reporter,
+      system: systemFromEnv(process.env),
+      confirm: async (targets, plan) => {
+        if (!o.json) {
+          ctx.err(
+            `${image}: ${formatSize(plan.imageSize)}${plan.fromBmap ? '' : ' (no bmap: the whole image is written)'} to:`,
+          );
+          for (const t of targets) ctx.err(`  ${describeTarget(t)}`);
+        }
+        if (o.yes) return true;
+        if (!process.stdin.isTTY) {
+          throw new BootforgeError(
+            'BF_FLASH_CONFIRM',
+            `no terminal to confirm on: nothing was written to ${devices.join(', ')}`,
+            {
+              hint: 'check the device list above and pass --yes',
+            },
+          );
+        }
+        return askYes(targets.length);
+      },
+    });
+    reporter.close();
+    if (o.json) {
+      ctx.out(
+        JSON.stringify(
+          {
+            ...result,
+            targets: result.targets.map((t) => ({
+              ...t,
+              error: t.error ? { code: t.error.code, message: t.error.message } : null,
+            })),
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      for (const t of result.targets) {
+        if (!t.ok) {
+          ctx.out(`${t.target.path}: FAILED (${t.error?.code})`);
+          continue;
+        }
+        const verified =
+          t.verifyMs === undefined
+            ? 'not verified'
+            : `verified in ${(t.verifyMs / 1000).toFixed(1)} s (${mibPerSecond(t.bytesWritten, t.verifyMs)})`;
+        ctx.out(
+          `${t.target.path}: wrote ${formatSize(t.bytesWritten)} in ${(t.writeMs / 1000).toFixed(1)} s (${mibPerSecond(t.bytesWritten, t.writeMs)}), ${verified}`,
+        );
+      }
+    }
+    BootforgeError.throwAll(result.targets.flatMap((t) => (t.error ? [t.error] : [])));
+  });
+}

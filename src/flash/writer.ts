@@ -1,0 +1,128 @@
+/**
+ * Copies the plan's ranges from the image to every target at once: each chunk is
+ * read from the image once and written to all devices, so a fleet costs one read.
+ * The image's bytes are hashed as they are read and must match the plan (a bmap
+ * checksum); the first MiB waits in memory and is written only after every other
+ * range, and only if the whole image matched.
+ *
+ * A device that fails a write is dropped (its error kept) and the others go on.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { BootforgeError } from '../errors/index.js';
+import type { Reporter } from '../log/events.js';
+import { startTask } from '../log/progress.js';
+import { chunksOf, HEAD_BYTES, planBytes, type WritePlan } from './plan.js';
+
+/** One open target. `error` is set when a write to it failed; nothing more is written to it. */
+export interface Sink {
+  /** The target as the user named it (errors say this). */
+  readonly label: string;
+  /** What is written: the device, or a file target's temporary file. */
+  readonly path: string;
+  readonly handle: FileHandle;
+  error: BootforgeError | undefined;
+}
+
+export interface WriteOutcome {
+  /** Hex digest of each plan range, as read from the image: what the read-back must find. */
+  readonly digests: readonly string[];
+  readonly bytes: number;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+async function writeFully(handle: FileHandle, data: Buffer, offset: number): Promise<void> {
+  for (let done = 0; done < data.length;) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, offset + done);
+    if (bytesWritten === 0) throw new Error(`no bytes written at offset ${offset + done}`);
+    done += bytesWritten;
+  }
+}
+
+async function readFully(image: FileHandle, imagePath: string, start: number, end: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(end - start);
+  for (let done = 0; done < buf.length;) {
+    const { bytesRead } = await image.read(buf, done, buf.length - done, start + done);
+    if (bytesRead === 0) {
+      throw new BootforgeError('BF_IO', `${imagePath}: the image ends at ${start + done} bytes, before ${end}`);
+    }
+    done += bytesRead;
+  }
+  return buf;
+}
+
+/** Writes one chunk to every sink still going. */
+async function toAll(sinks: readonly Sink[], data: Buffer, offset: number): Promise<void> {
+  await Promise.all(
+    sinks
+      .filter((s) => s.error === undefined)
+      .map(async (s) => {
+        try {
+          await writeFully(s.handle, data, offset);
+        } catch (e) {
+          s.error = new BootforgeError(
+            'BF_FLASH_WRITE',
+            `${s.label}: writing ${data.length} bytes at offset ${offset} failed: ${message(e)}`,
+            { cause: e },
+          );
+        }
+      }),
+  );
+}
+
+/** Copies `plan` from the open image to `sinks`; the head (first MiB) last. Throws BF_BMAP if the image does not match its plan. */
+export async function writeImage(
+  image: FileHandle,
+  imagePath: string,
+  plan: WritePlan,
+  sinks: readonly Sink[],
+  reporter: Reporter,
+): Promise<WriteOutcome> {
+  const total = planBytes(plan);
+  const task = startTask(reporter, 'flash-write', `writing ${sinks.length} device(s)`, total);
+  const work = plan.ranges.flatMap((range, index) => chunksOf(range).map((c) => ({ ...c, index })));
+  const hashes: Hash[] = plan.ranges.map(() => createHash(plan.checksumType));
+  const held: { offset: number; data: Buffer }[] = [];
+  // Read the next chunk while the current one is written: the image and the devices work at the same time.
+  let next = work[0] ? readFully(image, imagePath, work[0].start, work[0].end) : undefined;
+  for (let i = 0; i < work.length; i++) {
+    const chunk = work[i]!;
+    const data = await next!;
+    const following = work[i + 1];
+    next = following ? readFully(image, imagePath, following.start, following.end) : undefined;
+    hashes[chunk.index]!.update(data);
+    if (chunk.start < HEAD_BYTES) {
+      held.push({ offset: chunk.start, data });
+      continue;
+    }
+    await toAll(sinks, data, chunk.start);
+    task.advance(data.length);
+  }
+  const digests = hashes.map((h) => h.digest('hex'));
+  const wrong = plan.ranges.findIndex((r, i) => r.checksum !== undefined && r.checksum !== digests[i]);
+  if (wrong >= 0) {
+    const r = plan.ranges[wrong]!;
+    throw new BootforgeError(
+      'BF_BMAP',
+      `${imagePath}: bytes ${r.start}-${r.end} have ${plan.checksumType} ${digests[wrong]}, the bmap says ${r.checksum}: the image changed after its bmap was made; the partition table was not written, so the devices will not boot`,
+      { hint: 'rebuild the image, or flash without the bmap (--no-bmap) if the image is the one you mean' },
+    );
+  }
+  for (const h of held) {
+    await toAll(sinks, h.data, h.offset);
+    task.advance(h.data.length);
+  }
+  task.finish();
+  return { digests, bytes: total };
+}
+
+/** fsync, so the data is on the medium and not only in the page cache. */
+export async function syncSink(s: Sink): Promise<void> {
+  if (s.error !== undefined) return;
+  try {
+    await s.handle.sync();
+  } catch (e) {
+    s.error = new BootforgeError('BF_FLASH_WRITE', `${s.label}: fsync failed: ${message(e)}`, { cause: e });
+  }
+}
