@@ -28,6 +28,8 @@ import {
 } from '../qemu/vm.js';
 import { probeAccel, readManifest } from './boot-test.js';
 
+export { DEFAULT_VM_DISK_SIZE, VM_QUIT_HELP, type DiskFormat } from '../qemu/vm.js';
+
 /**
  * `bootforge vm` as a library: boots an installer image (or the system it installed)
  * interactively in QEMU with OVMF, like `mkosi vm`. The target disk and the firmware

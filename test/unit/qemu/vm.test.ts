@@ -90,7 +90,7 @@ describe('bootforge vm: QEMU argv', () => {
 
   it('boots an installed target alone', () => {
     const args = vmArgs({ ...base, installed: true, installer: false });
-    const drives = values(args, '-drive').filter((d) => d.startsWith('if=none'));
+    const drives = values(args, '-drive').filter((d) => d?.startsWith('if=none'));
     expect(drives).toEqual([`if=none,id=disk0,format=raw,file=${base.target}`]);
     expect(args.join(' ')).not.toContain('usb-storage');
     expect(values(args, '-device')).toContain('virtio-blk-pci,drive=disk0,serial=bootforge-target,bootindex=0');
