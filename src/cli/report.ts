@@ -6,8 +6,9 @@ export interface Style {
   readonly color: boolean;
 }
 
-export function useColor(stream: NodeJS.WriteStream): boolean {
-  return stream.isTTY === true && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
+/** Colour on a terminal only, and not when NO_COLOR is set to anything but '' (https://no-color.org) or TERM=dumb. */
+export function useColor(stream: { readonly isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && (env.NO_COLOR ?? '') === '' && env.TERM !== 'dumb';
 }
 
 function paint(style: Style, format: Parameters<typeof styleText>[0], text: string): string {

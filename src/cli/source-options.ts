@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { Reporter } from '../log/events.js';
-import { JsonReporter, PlainReporter, TtyReporter } from '../log/reporters.js';
-import { silentReporter } from '../log/events.js';
 import { openPackageSource, repoSettingsOf, type SourceFlags } from '../pipeline/packages.js';
 import { resolve, resolveForKernel } from '../pipeline/resolve.js';
 import { resolveOptionsOf } from './context.js';
+import { addOutputOptions, reporterFor } from './reporter.js';
 
 export interface SourceCliOptions {
   mirror?: string;
@@ -20,16 +18,14 @@ export interface SourceCliOptions {
 
 /** The options every command that reads the Debian archive shares. */
 export function addSourceOptions(cmd: Command): Command {
-  return cmd
+  return addOutputOptions(cmd)
     .option('--mirror <url>', 'Debian mirror (default: BOOTFORGE_MIRROR, the profile, then the host apt sources)')
     .option('--security-mirror <url>', 'mirror of the security archive (default: <mirror>-security)')
     .option('--keyring <file>', 'OpenPGP keyring the repository is signed with')
     .option('--insecure', 'do not check repository signatures (hashes are still checked); warns on every use')
     .option('--apt-dir <dir>', 'read apt sources from this folder instead of /etc/apt')
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/bootforge)')
-    .option('--jobs <n>', 'parallel downloads', '4')
-    .option('--json', 'print JSON; progress events go to stderr as JSON lines')
-    .option('--quiet', 'print only the result and errors');
+    .option('--jobs <n>', 'parallel downloads', '4');
 }
 
 export function sourceFlags(o: SourceCliOptions): SourceFlags {
@@ -44,16 +40,6 @@ export function sourceFlags(o: SourceCliOptions): SourceFlags {
   };
 }
 
-/** Progress on stderr: live on a terminal, plain lines otherwise, JSON lines with --json, none with --quiet. */
-export function reporterFor(o: SourceCliOptions, stream: NodeJS.WriteStream = process.stderr): Reporter {
-  const write = (t: string) => void stream.write(t);
-  if (o.json) return new JsonReporter(write);
-  if (o.quiet)
-    return { ...silentReporter, emit: (e) => e.type === 'warning' && write(`bootforge: warning: ${e.message}\n`) };
-  if (stream.isTTY) return new TtyReporter(write, () => stream.columns || 80);
-  return new PlainReporter(write);
-}
-
 export interface ProfileCliOptions extends SourceCliOptions {
   hardware?: string[];
   hardwareDir?: string[];
@@ -61,10 +47,9 @@ export interface ProfileCliOptions extends SourceCliOptions {
 
 /** What commands that build from a profile start with: the resolved profile, progress, and the package source. */
 /** The profile resolved for building: its packages' source, and kernel gates decided against their kernel. */
-export async function openProfile(profilePath: string, o: ProfileCliOptions) {
+export async function openProfile(profilePath: string, o: ProfileCliOptions, reporter = reporterFor(o)) {
   const options = resolveOptionsOf(profilePath, o);
   const { resolved: first } = resolve(options);
-  const reporter = reporterFor(o);
   const source = openPackageSource(repoSettingsOf(first), sourceFlags(o), reporter);
   const resolved = await resolveForKernel(options, first, source);
   return { resolved, reporter, source };

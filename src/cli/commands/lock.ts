@@ -6,7 +6,8 @@ import { resolve } from '../../pipeline/resolve.js';
 import type { LockFile } from '../../packages/lock.js';
 import { formatSize } from '../../schema/size.js';
 import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
-import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
+import { reporterFor } from '../reporter.js';
+import { addSourceOptions, sourceFlags, type SourceCliOptions } from '../source-options.js';
 
 /** Package changes between two locks, per closure: "+name 1.0", "-name 1.0", "name 1.0 -> 1.1". */
 export function lockChanges(before: LockFile | undefined, after: LockFile): string[] {

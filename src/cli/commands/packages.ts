@@ -3,7 +3,8 @@ import { formatSize } from '../../schema/size.js';
 import { openPackageSource, resolveClosures, type RepoSettings } from '../../pipeline/packages.js';
 import type { ResolvedPackage } from '../../packages/resolve.js';
 import { collectList, type CliContext } from '../context.js';
-import { addSourceOptions, reporterFor, sourceFlags, type SourceCliOptions } from '../source-options.js';
+import { reporterFor } from '../reporter.js';
+import { addSourceOptions, sourceFlags, type SourceCliOptions } from '../source-options.js';
 
 interface PackagesOptions extends SourceCliOptions {
   suite?: string[];
