@@ -1,4 +1,7 @@
 import { createReadStream } from 'node:fs';
+import type { Reporter } from '../log/events.js';
+import { silentReporter } from '../log/events.js';
+import { startTask, tracked } from '../log/progress.js';
 import type { Fat32File } from './fat32.js';
 import { layoutFat32, writeFat32 } from './fat32.js';
 import { writeGpt, MIB, type GptLayout } from './gpt.js';
@@ -24,6 +27,8 @@ export interface InstallerDiskSpec {
     readonly file: string;
     readonly size: number;
   };
+  /** Progress of the write (bytes of files and payload), task id `image`. */
+  readonly reporter?: Reporter;
 }
 
 export interface InstallerDisk extends SparseImageResult {
@@ -56,6 +61,15 @@ export async function writeInstallerDisk(spec: InstallerDiskSpec): Promise<Insta
   const [esp, payload] = gpt.layout.partitions;
   if (!esp || !payload) throw new Error('GPT layout lost a partition');
   const image = new SparseImage(spec.path, diskSize);
+  const espBytes = spec.esp.files.reduce((n, f) => n + ('size' in f.data ? f.data.size : f.data.length), 0);
+  const task = startTask(
+    spec.reporter ?? silentReporter,
+    'image',
+    'writing the image',
+    espBytes + PAYLOAD_HEADER_SIZE + spec.payload.size,
+    'bytes',
+    true, // FAT metadata comes on top
+  );
   try {
     for (const w of gpt.writes) await image.write(w.offset, w.data);
     await writeFat32(
@@ -68,14 +82,18 @@ export async function writeInstallerDisk(spec: InstallerDiskSpec): Promise<Insta
         hiddenSectors: esp.firstLba,
         name: 'ESP',
       },
-      (offset, data) => image.write(esp.start + offset, data),
+      (offset, data) => {
+        task.advance(data.length);
+        return image.write(esp.start + offset, data);
+      },
     );
     await image.write(payload.start, spec.payload.header);
     await image.writeStream(
       payload.start + PAYLOAD_HEADER_SIZE,
-      createReadStream(spec.payload.file) as AsyncIterable<Buffer>,
+      tracked(createReadStream(spec.payload.file) as AsyncIterable<Buffer>, task),
     );
     const result = await image.finalize();
+    task.finish();
     return { ...result, layout: gpt.layout };
   } catch (e) {
     await image.close().catch(() => undefined);

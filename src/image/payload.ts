@@ -100,6 +100,16 @@ export function tarOf(
   return out;
 }
 
+/**
+ * About how many bytes tarOf writes for these entries (a header per entry, file data
+ * in 512-byte blocks, the end blocks), for progress: long names add pax headers on top.
+ */
+export function tarSizeEstimate(entries: readonly TreeEntry[]): number {
+  let size = 1024;
+  for (const e of entries) size += 512 + (e.type === 'file' ? Math.ceil(e.size / 512) * 512 : 0);
+  return size;
+}
+
 /** Compresses a stream into independent zstd frames of up to 8 MiB input each, `parallel` at a time. */
 export async function* zstdFrames(input: AsyncIterable<Buffer>, level = 3, parallel = 2): AsyncIterable<Buffer> {
   const encoder = new Encoder(level);

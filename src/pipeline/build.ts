@@ -156,7 +156,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     let bundleName: string | undefined;
     if (options.bundle) {
       bundleName = `${generation.name}.bundle`;
-      await step('bundle', () => writeBundle(payload, join(tmp, bundleName as string)));
+      await step('bundle', () => writeBundle(payload, join(tmp, bundleName as string), source.reporter));
     }
     const payloadGuid = guidFromHash('payload', payloadSha);
 
@@ -218,6 +218,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           timestamp: mtime,
         },
         payload: { guid: payloadGuid, header, file: payloadFile, size: compressed.size },
+        reporter: source.reporter,
       }),
     );
     rmSync(payloadFile);

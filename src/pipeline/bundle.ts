@@ -3,6 +3,8 @@ import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, sta
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { silentReporter, type Reporter } from '../log/events.js';
+import { startTask, tracked } from '../log/progress.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { timedSteps } from './steps.js';
 import { buildGenerationPayload, type GenerationPayload } from './generation-payload.js';
@@ -15,19 +17,28 @@ import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type Packa
  * against --expect (its SHA-256, printed by the build), the payload against the header, and
  * unpacks it into the store beside the other generations. Same system, same bytes, same name.
  */
-export async function writeBundle(payload: GenerationPayload, path: string): Promise<void> {
+export async function writeBundle(
+  payload: GenerationPayload,
+  path: string,
+  reporter: Reporter = silentReporter,
+): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  const task = startTask(reporter, 'bundle', `writing ${basename(path)}`, payload.header.length + payload.size);
   try {
     await pipeline(
       Readable.from(
-        (async function* () {
-          yield payload.header;
-          for await (const chunk of createReadStream(payload.file)) yield chunk as Buffer;
-        })(),
+        tracked(
+          (async function* () {
+            yield payload.header;
+            for await (const chunk of createReadStream(payload.file)) yield chunk as Buffer;
+          })(),
+          task,
+        ),
       ),
       createWriteStream(tmp),
     );
     renameSync(tmp, path);
+    task.finish();
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
@@ -91,7 +102,7 @@ export async function bundle(options: BundleOptions): Promise<BundleResult> {
         ? `${payload.generation.name}.from-${payload.delta.base.slice(0, 12)}.bundle`
         : `${payload.generation.name}.bundle`,
     );
-    await step('bundle', () => writeBundle(payload, path));
+    await step('bundle', () => writeBundle(payload, path, source.reporter));
     const size = statSync(path).size;
     const sha256 = createHash('sha256');
     for await (const chunk of createReadStream(path)) sha256.update(chunk as Buffer);

@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FsTree } from '../fstree/tree.js';
 import type { BlobStore, TreeEntry } from '../fstree/types.js';
-import { measured, payloadHeader, tarOf, zstdFrames, type TarNaming } from '../image/payload.js';
+import { measured, payloadHeader, tarOf, tarSizeEstimate, zstdFrames, type TarNaming } from '../image/payload.js';
+import { startTask, tracked } from '../log/progress.js';
 import { deltaPlan, type BaseIndex } from './delta.js';
 import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
@@ -88,13 +89,15 @@ export async function buildGenerationPayload(options: GenerationPayloadOptions):
   const compressed = { size: 0, hash: createHash('sha256') };
   const raw = { size: 0, hash: createHash('sha256') };
   const contents = (e: TreeEntry & { sha256: string }) => fileContents(blobs, e.sha256);
-  const write = (entries: readonly TreeEntry[], naming?: TarNaming) =>
-    pipeline(
-      Readable.from(
-        measured(zstdFrames(measured(tarOf(entries, contents, mtime, naming), raw), options.level ?? 3), compressed),
-      ),
+  const write = async (entries: readonly TreeEntry[], naming?: TarNaming) => {
+    const task = startTask(source.reporter, 'payload', 'payload: tar + zstd', tarSizeEstimate(entries), 'bytes', true);
+    const tar = tracked(tarOf(entries, contents, mtime, naming), task);
+    await pipeline(
+      Readable.from(measured(zstdFrames(measured(tar, raw), options.level ?? 3), compressed)),
       createWriteStream(file),
     );
+    task.finish();
+  };
   let id: string;
   let name: string;
   let treeSize: number;
@@ -108,7 +111,17 @@ export async function buildGenerationPayload(options: GenerationPayloadOptions):
     // The id is the hash of the whole tree, as if it were a full bundle; the payload carries the difference.
     const whole = { size: 0, hash: createHash('sha256') };
     await step('tree hash', async () => {
-      for await (const chunk of measured(tarOf(tree.entries(), contents, mtime), whole)) void chunk;
+      const entries = tree.entries();
+      const task = startTask(
+        source.reporter,
+        'tree-hash',
+        'hashing the whole tree',
+        tarSizeEstimate(entries),
+        'bytes',
+        true,
+      );
+      for await (const chunk of tracked(measured(tarOf(entries, contents, mtime), whole), task)) void chunk;
+      task.finish();
     });
     id = whole.hash.digest('hex').slice(0, 32);
     name = `${id}-${profile.name}`;

@@ -9,6 +9,7 @@ import { findKernel, type KernelInTree } from '../initrd/kernel.js';
 import { indexKernelModules, moduleClosure, ModuleIndex, writeModuleFiles } from '../initrd/modules.js';
 import { buildSegment, writeInitrd, type BuiltSegment } from '../initrd/segments.js';
 import type { SegmentCompression } from '../initrd/compress.js';
+import { startTask } from '../log/progress.js';
 import { writeFileAtomic } from '../packages/cache.js';
 import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
@@ -282,11 +283,19 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
     { name: 'base', entries: baseEntries },
     { name: 'config', entries: configEntries },
   ];
+  // Compression is one call per segment: progress counts segments.
+  const task = startTask(
+    source.reporter,
+    `initrd:${options.role}`,
+    `${options.role} initrd: ${compression} segments`,
+    specs.length,
+    'items',
+  );
   const segments: BuiltSegment[] = await t(
     'segments',
     Promise.all(
-      specs.map((s) =>
-        buildSegment(
+      specs.map(async (s) => {
+        const built = await buildSegment(
           {
             name: s.name,
             compression,
@@ -295,10 +304,13 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
             contents: contents,
           },
           { mtime, cacheDir },
-        ),
-      ),
+        );
+        task.advance(1);
+        return built;
+      }),
     ),
   );
+  task.finish();
   mkdirSync(dirname(options.out), { recursive: true });
   const written = await t('write', writeInitrd(segments, options.out));
   if (firmware.missing.length > 0) {
