@@ -9,6 +9,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import type { Reporter } from '../log/events.js';
 import { startTask } from '../log/progress.js';
@@ -20,7 +21,8 @@ export interface Sink {
   readonly label: string;
   /** What is written: the device, or a file target's temporary file. */
   readonly path: string;
-  readonly handle: FileHandle;
+  /** Undefined when the target could not be opened (then `error` says why). */
+  readonly handle: FileHandle | undefined;
   error: BootforgeError | undefined;
 }
 
@@ -56,10 +58,10 @@ async function readFully(image: FileHandle, imagePath: string, start: number, en
 async function toAll(sinks: readonly Sink[], data: Buffer, offset: number): Promise<void> {
   await Promise.all(
     sinks
-      .filter((s) => s.error === undefined)
+      .filter((s) => s.error === undefined && s.handle !== undefined)
       .map(async (s) => {
         try {
-          await writeFully(s.handle, data, offset);
+          await writeFully(s.handle!, data, offset);
         } catch (e) {
           s.error = new BootforgeError(
             'BF_FLASH_WRITE',
@@ -80,7 +82,7 @@ export async function writeImage(
   reporter: Reporter,
 ): Promise<WriteOutcome> {
   const total = planBytes(plan);
-  const task = startTask(reporter, 'flash-write', `writing ${sinks.length} device(s)`, total);
+  const task = startTask(reporter, 'flash-write', `flashing ${basename(imagePath)}`, total);
   const work = plan.ranges.flatMap((range, index) => chunksOf(range).map((c) => ({ ...c, index })));
   const hashes: Hash[] = plan.ranges.map(() => createHash(plan.checksumType));
   const held: { offset: number; data: Buffer }[] = [];
@@ -119,7 +121,7 @@ export async function writeImage(
 
 /** fsync, so the data is on the medium and not only in the page cache. */
 export async function syncSink(s: Sink): Promise<void> {
-  if (s.error !== undefined) return;
+  if (s.error !== undefined || s.handle === undefined) return;
   try {
     await s.handle.sync();
   } catch (e) {

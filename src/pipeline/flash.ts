@@ -139,29 +139,26 @@ async function check(
 
 const tempOf = (path: string): string => join(dirname(path), `.${basename(path)}.bootforge-tmp-${process.pid}`);
 
-/** Opens a target for writing: a device exclusively, a file as a fresh temporary file of the image's size. */
+/**
+ * Opens a target for writing: a device exclusively, a file as a fresh temporary file
+ * of the image's size. A target that cannot be opened (pulled out since the checks)
+ * comes back failed, without a handle, and the others are still written.
+ */
 async function openSink(t: FlashTarget, imageSize: number): Promise<Sink> {
+  const path = t.kind === 'block' ? t.path : tempOf(t.path);
   try {
-    if (t.kind === 'block') {
-      return {
-        label: t.path,
-        path: t.path,
-        handle: await open(t.path, constants.O_WRONLY | constants.O_EXCL),
-        error: undefined,
-      };
-    }
-    const handle = await open(tempOf(t.path), 'w', 0o644);
-    await handle.truncate(imageSize);
-    return { label: t.path, path: tempOf(t.path), handle, error: undefined };
+    const handle = await open(path, t.kind === 'block' ? constants.O_WRONLY | constants.O_EXCL : 'w', 0o644);
+    if (t.kind === 'file') await handle.truncate(imageSize);
+    return { label: t.path, path, handle, error: undefined };
   } catch (e) {
-    const busy = (e as NodeJS.ErrnoException).code === 'EBUSY';
-    throw new BootforgeError(
-      busy ? 'BF_FLASH_BUSY' : 'BF_FLASH_WRITE',
+    const error = new BootforgeError(
+      'BF_FLASH_WRITE',
       `${t.path}: cannot open it for writing: ${(e as Error).message}`,
       {
         cause: e,
       },
     );
+    return { label: t.path, path, handle: undefined, error };
   }
 }
 
@@ -227,7 +224,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         writeMs.set(s, performance.now() - started);
       }),
     );
-    await Promise.all(sinks.map((s) => s.handle.close()));
+    await Promise.all(sinks.map(async (s) => s.handle?.close()));
     const verifyMs = new Map<Sink, number>();
     if (options.verify ?? true) {
       await Promise.all(
@@ -273,7 +270,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
       }),
     };
   } catch (e) {
-    await Promise.all(sinks.map((s) => s.handle.close().catch(() => undefined)));
+    await Promise.all(sinks.map(async (s) => s.handle?.close().catch(() => undefined)));
     for (const [i, t] of targets.entries()) if (t.kind === 'file' && sinks[i]) rmSync(sinks[i].path, { force: true });
     throw e;
   } finally {

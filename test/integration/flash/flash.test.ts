@@ -148,6 +148,20 @@ describe('flash to files', () => {
       expect(sfdiskDump(target).replaceAll(target, '')).toBe(sfdiskDump(image.path).replaceAll(image.path, ''));
   });
 
+  it('writes the others when one target cannot even be opened (fleet without root)', async () => {
+    const good = join(tmp, 'fleet-good.img');
+    const unreachable = join(tmp, 'no-such-folder', 'x.img');
+    const result = await flash({ image: image.path, targets: [unreachable, good], allowFile: true });
+    expect(result.targets.map((t) => [t.target.path, t.ok, t.error?.code])).toEqual([
+      [unreachable, false, 'BF_FLASH_WRITE'],
+      [good, true, undefined],
+    ]);
+    expect(result.targets[0]!.error?.message).toMatch(
+      new RegExp(`^${unreachable}: cannot open it for writing: ENOENT`),
+    );
+    expect(readFileSync(good).equals(readFileSync(image.path))).toBe(true);
+  });
+
   it('refuses the image itself as a target, and an image that no longer matches its bmap', async () => {
     await expect(flash({ image: image.path, targets: [image.path], allowFile: true })).rejects.toMatchObject({
       code: 'BF_FLASH_IMAGE_DEVICE',
