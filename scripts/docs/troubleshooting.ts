@@ -32,7 +32,9 @@ function section(code: string, entry: CatalogueEntry, example: Example | undefin
   const parts = [`### ${code}`, '', `**${entry.title}.** Exit status ${entry.kind === 'input' ? 2 : 1}.`, ''];
   parts.push(entry.explain ?? '_No explanation written yet: add `explain` to this code in src/errors/codes.ts._', '');
   if (example) {
-    const from = example.source ? ` (the expected output of \`${example.source}\`, checked by the tests)` : '';
+    const from = example.source
+      ? ` (the expected output of \`${example.source}\`, checked by the tests)`
+      : ' (its shape; the details differ from case to case)';
     parts.push(`Typical message${from}:`, '', fence(example.text), '');
   } else {
     parts.push('_No typical message yet: add `example` to this code in src/errors/codes.ts._', '');

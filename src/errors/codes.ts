@@ -494,7 +494,7 @@ export const CATALOGUE = {
     explain:
       'A QEMU guest did not print the expected console line in time. Under TCG (no KVM) everything is 5-20 times slower, so the most common cause is a slow runner; otherwise the serial log shows where the boot stopped.',
     example:
-      'BF_QEMU_TIMEOUT: no the kernel banner on the serial console within 30 s\nhint: serial log: out/minimal/test/install.log\nlast lines:\n...',
+      'BF_QEMU_TIMEOUT: the guest stopped before printing the kernel banner\nhint: serial log: out/minimal/test/install.log\nlast lines:\n...',
   },
   BF_BOOT_TEST: {
     kind: 'failure',
