@@ -17,6 +17,8 @@ export {
   type BootTestResult,
   type BootTestTimeouts,
 } from '../qemu/boot-test.js';
+export { bootTestBuildEvents } from '../qemu/test-events.js';
+export { parseInstallerLine, installerLineEvents, type InstallerLine } from '../qemu/installer-events.js';
 
 /** Copies the installer's kernel (/bootforge/vmlinuz on the image's ESP) to `dest`, e.g. for resolveAccel. */
 export async function installerKernel(image: string, manifest: BuildManifest, dest: string): Promise<string> {

@@ -5,6 +5,7 @@ import type { BuildManifest } from '../pipeline/build.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import { shQuote } from '../templates/render.js';
 import { findUefiFirmware } from './firmware.js';
+import { parseInstallerLine } from './installer-events.js';
 import { startMachine, type DiskInterface, type MachineSpec, type RunningMachine } from './machine.js';
 import { freePort, sshRun } from './ssh-login.js';
 import { TestShell, TestShellError } from './test-shell.js';
@@ -65,6 +66,8 @@ export type BootTestEvent =
   | { readonly type: 'progress'; readonly step: number; readonly steps: number; readonly message: string }
   /** A point reached inside a phase (installed, generation active, test shell ready), ms since the phase began. */
   | { readonly type: 'mark'; readonly phase: BootTestPhase; readonly message: string; readonly ms: number }
+  /** The installer's `bootforge: warning: <text>` lines. */
+  | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'step'; readonly kind: 'check' | 'test'; readonly outcome: StepOutcome };
 
 export interface BootTestOptions {
@@ -366,9 +369,10 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
       options.oemStrings ?? [],
     );
     try {
-      // The confirmation prompt (profiles that are not unattended) ends without a newline.
+      // Every installer line (installer-events.ts has their grammar); the confirmation
+      // prompt (profiles that are not unattended) ends without a newline.
       const pattern =
-        /(?:bootforge: (?:\[(\d+)\/(\d+)\] ([^\r\n]*)|installed (\S+) generation (\d+) \(([0-9a-f]+)\) on (\S+)|FAILED: ([^\r\n]*))|(Kernel panic - not syncing[^\r\n]*))\r*\n|bootforge: erase \/dev\/([^\s?]+)\? /;
+        /(bootforge: [^\r\n]*|Kernel panic - not syncing[^\r\n]*)\r*\n|bootforge: erase \/dev\/([^\s?]+)\? /;
       const deadline = Date.now() + t.install;
       for (;;) {
         let m: RegExpExecArray;
@@ -382,33 +386,42 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
           rethrow('install', logs.install, e, vm);
           throw e;
         }
-        const [, step, steps, message, name, number, id, disk, failed, panic, confirm] = m;
+        const [, text = '', confirm] = m;
         if (confirm !== undefined) {
           // Answer as the person at the console would: type the disk's name.
           vm.console.send(`${confirm}\n`);
           emit({ type: 'progress', step: 0, steps: 0, message: `confirmed: erase /dev/${confirm}` });
           continue;
         }
-        if (step !== undefined) {
-          emit({ type: 'progress', step: Number(step), steps: Number(steps), message: message ?? '' });
+        if (text.startsWith('Kernel panic')) {
+          fail('install', logs.install, `the installer's kernel panicked: ${text}`, `last lines:\n${lastLines(vm)}`);
+        }
+        const line = parseInstallerLine(text);
+        if (line?.kind === 'started') {
+          emit({ type: 'mark', phase: 'install', message: 'installer started', ms: ms(t1) });
           continue;
         }
-        if (failed !== undefined || panic !== undefined) {
-          fail(
-            'install',
-            logs.install,
-            failed !== undefined ? `the installer failed: ${failed}` : `the installer's kernel panicked: ${panic}`,
-            `last lines:\n${lastLines(vm)}`,
-          );
+        if (line?.kind === 'step') {
+          emit({ type: 'progress', step: line.step, steps: line.steps, message: line.message });
+          continue;
         }
-        if (name !== profile.name || number !== '1' || id !== generation.id) {
+        if (line?.kind === 'warning') {
+          emit({ type: 'warning', message: line.message });
+          continue;
+        }
+        if (line?.kind === 'failed') {
+          fail('install', logs.install, `the installer failed: ${line.message}`, `last lines:\n${lastLines(vm)}`);
+        }
+        if (line?.kind !== 'installed') continue;
+        const { profile: name, generation: number, id, disk } = line;
+        if (name !== profile.name || number !== 1 || id !== generation.id) {
           fail(
             'install',
             logs.install,
             `the installer installed ${name} generation ${number} (${id}); expected ${profile.name} generation 1 (${generation.id})`,
           );
         }
-        installedOn = disk ?? '';
+        installedOn = disk;
         break;
       }
       installToInstalledMs = ms(t1);

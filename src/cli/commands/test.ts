@@ -9,13 +9,14 @@ import { resolve } from '../../pipeline/resolve.js';
 import type { ResolvedProfile } from '../../profile/resolve.js';
 import {
   bootTest,
+  bootTestBuildEvents,
   probeAccel,
   readManifest,
-  type BootTestEvent,
   type BootTestResult,
   type BootTestTimeouts,
 } from '../../pipeline/boot-test.js';
 import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, resolveOptionsOf, type CliContext } from '../context.js';
+import { reporterFor } from '../reporter.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface TestCliOptions extends ProfileCliOptions {
@@ -36,23 +37,6 @@ async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/** One line per event: phases with their times, the installer's steps, each check and test. */
-function describeEvent(e: BootTestEvent): string | undefined {
-  switch (e.type) {
-    case 'phase':
-      return e.state === 'start' ? `${e.phase}: started` : `${e.phase}: done in ${seconds(e.ms)}`;
-    case 'progress':
-      return e.steps > 0 ? `install: [${e.step}/${e.steps}] ${e.message}` : `install: ${e.message}`;
-    case 'mark':
-      return `${e.phase}: ${e.message} after ${seconds(e.ms)}`;
-    case 'step': {
-      const o = e.outcome;
-      const status = o.ok ? 'ok' : `FAILED: ${(o.detail ?? '').split('\n')[0] ?? ''}`;
-      return `${e.kind} ${o.name}: ${status} (${seconds(o.ms)})`;
-    }
-  }
 }
 
 function summary(profile: string, r: BootTestResult): string[] {
@@ -97,9 +81,9 @@ export function registerTest(program: Command, ctx: CliContext): void {
       }
       timeouts = { install: s * 1000, boot: s * 1000 };
     }
-    const print = (text: string) => {
-      if (!o.json) ctx.out(text);
-    };
+    // Progress (the build, QEMU's phases, the installer's steps, each check) goes to stderr.
+    const reporter = reporterFor(o);
+    const note = (message: string) => reporter.emit({ type: 'step', stage: 'test', message });
 
     let image: string;
     let profile: ResolvedProfile;
@@ -117,7 +101,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
         );
       }
     } else {
-      const opened = await openProfile(profilePath, o);
+      const opened = await openProfile(profilePath, o, reporter);
       profile = opened.resolved;
       const started = performance.now();
       const built = await build({
@@ -126,33 +110,35 @@ export function registerTest(program: Command, ctx: CliContext): void {
         ...(o.out ? { out: o.out } : {}),
         format: 'raw',
       });
-      opened.reporter.close();
       image = built.image;
       manifest = built.manifest;
-      print(`build: ${displayFile(built.image)} in ${seconds(performance.now() - started)}`);
+      note(`built ${displayFile(built.image)} in ${seconds(performance.now() - started)}`);
     }
     const workDir = resolvePath(o.workDir ?? join(dirname(image), 'test'));
     let accel: 'tcg' | 'kvm';
     if (o.accel === 'auto') {
       accel = await probeAccel(image, manifest, workDir);
-      print(`accel: ${accel} (${accel === 'kvm' ? 'the kernel starts under KVM' : 'no working KVM'})`);
+      note(`accel: ${accel} (${accel === 'kvm' ? 'the kernel starts under KVM' : 'no working KVM'})`);
     } else accel = o.accel as 'tcg' | 'kvm';
-    print(`test: ${profile.name} on ${accel}, work folder ${displayFile(workDir)}`);
-    const result = await bootTest({
-      image,
-      manifest,
-      profile,
-      workDir,
-      accel,
-      timeouts,
-      ...(o.keep ? { keep: true } : {}),
-      ...(o.sshKey ? { ssh: { identity: resolvePath(o.sshKey) } } : {}),
-      onEvent: (e) => {
-        if (o.quiet && e.type !== 'step') return;
-        const line = describeEvent(e);
-        if (line !== undefined) print(line);
-      },
-    });
+    note(`${profile.name} on ${accel}, work folder ${displayFile(workDir)}`);
+    let result: BootTestResult;
+    try {
+      result = await bootTest({
+        image,
+        manifest,
+        profile,
+        workDir,
+        accel,
+        timeouts,
+        ...(o.keep ? { keep: true } : {}),
+        ...(o.sshKey ? { ssh: { identity: resolvePath(o.sshKey) } } : {}),
+        onEvent: (e) => {
+          for (const event of bootTestBuildEvents(e)) reporter.emit(event);
+        },
+      });
+    } finally {
+      reporter.close();
+    }
     if (o.json) {
       ctx.out(JSON.stringify({ profile: profile.name, image: displayFile(image), ...result }, null, 2));
       return;
