@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
+  constants,
   copyFileSync,
   existsSync,
   fsyncSync,
@@ -209,6 +210,29 @@ describe.skipIf(!ROOT)('flash to loop devices (root)', () => {
     );
     expect(r.stderr).toContain('BF_FLASH_MOUNTED');
     expect(statSync(backing).size).toBe(96 * MIB);
+  });
+
+  it('refuses a busy (O_EXCL-claimed), a read-only and a too small device', async () => {
+    const busy = loop('busy').dev;
+    const claim = openSync(busy, constants.O_RDONLY | constants.O_EXCL);
+    try {
+      await expect(flash({ image: image.path, targets: [busy], allowFixed: true })).rejects.toMatchObject({
+        code: 'BF_FLASH_BUSY',
+      });
+    } finally {
+      closeSync(claim);
+    }
+    const ro = loop('ro').dev;
+    execFileSync('blockdev', ['--setro', ro]);
+    await expect(flash({ image: image.path, targets: [ro], allowFixed: true })).rejects.toMatchObject({
+      code: 'BF_FLASH_READ_ONLY',
+      message: `${ro} (${basename(ro)}): is read-only (sysfs ro = 1)`,
+    });
+    const small = loop('small', 32 * MIB).dev;
+    await expect(flash({ image: image.path, targets: [small], allowFixed: true })).rejects.toMatchObject({
+      code: 'BF_FLASH_TOO_SMALL',
+      message: `${small} (${basename(small)}): has 32 MiB, the image needs 64 MiB (67108864 bytes)`,
+    });
   });
 
   it('writes and verifies a loop device shown as a USB stick (CLI), as sfdisk and cmp see it', async () => {
