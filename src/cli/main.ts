@@ -7,6 +7,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerFlash } from './commands/flash.js';
 import { registerHardware } from './commands/hardware.js';
 import { registerInitrd } from './commands/initrd.js';
+import { registerInspect } from './commands/inspect.js';
 import { registerLock } from './commands/lock.js';
 import { registerPackages } from './commands/packages.js';
 import { registerTest } from './commands/test.js';
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPackages(program, ctx);
   registerLock(program, ctx);
   registerInitrd(program, ctx);
+  registerInspect(program, ctx);
   registerBuild(program, ctx);
   registerBundle(program, ctx);
   registerTest(program, ctx);

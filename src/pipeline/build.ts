@@ -23,6 +23,7 @@ import { buildInitrd, type InitrdArtifact } from './initrd.js';
 import { buildGenerationPayload } from './generation-payload.js';
 import { writeBundle } from './bundle.js';
 import { assembleTreeOf, buildEpoch, closurePackages, unpackPackages, type PackageSource } from './packages.js';
+import { hardwareHashes, makeSbom, SBOM_FILE, storeReaders } from './sbom.js';
 
 export interface BuildOptions {
   readonly profile: ResolvedProfile;
@@ -103,8 +104,8 @@ function installerCmdline(profile: ResolvedProfile, payloadGuid: string, headerS
 
 /**
  * bootforge build: the installer initrd, the system payload, an ESP with
- * systemd-boot, assembled into a GPT disk image; then SHA256SUMS, manifest.json
- * and a .bmap. Everything goes to a temporary folder beside the output, which
+ * systemd-boot, assembled into a GPT disk image; then SHA256SUMS, manifest.json,
+ * the SBOM (sbom.cdx.json) and a .bmap. Everything goes to a temporary folder beside the output, which
  * replaces the output only when complete.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
@@ -284,10 +285,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     };
     writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await step('sbom', async () => {
+      const sbom = await makeSbom({
+        manifest,
+        closures: { installer: pkgs.installer, system: pkgs.system },
+        hardware: hardwareHashes(profile),
+        payloadHeaderSha256: headerSha,
+        ...storeReaders(source.cacheRoot),
+      });
+      writeFileSync(join(tmp, SBOM_FILE), sbom);
+    });
     const sums = [
       'installer.img',
       'installer.img.bmap',
       'manifest.json',
+      SBOM_FILE,
       ...(options.format === 'qcow2' ? ['installer.qcow2'] : []),
     ];
     const lines = await Promise.all(sums.map(async (n) => `${await fileSha256(join(tmp, n))}  ${n}`));

@@ -17,7 +17,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     program
       .command('build')
       .description(
-        'build the installer image of a profile: out/<profile>/installer.img, SHA256SUMS, manifest.json, .bmap',
+        'build the installer image of a profile: out/<profile>/installer.img, SHA256SUMS, manifest.json, sbom.cdx.json, .bmap',
       )
       .argument('<profile>', 'profile YAML file')
       .option(...HARDWARE_OPTION)

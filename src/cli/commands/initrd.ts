@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { displayFile } from '../../fsutil/display.js';
-import { buildInitrd, inspectInitrdFile } from '../../pipeline/initrd-api.js';
+import { buildInitrd } from '../../pipeline/initrd-api.js';
 import { formatSize } from '../../schema/size.js';
 import { BootforgeError } from '../../errors/index.js';
 import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
@@ -64,41 +64,4 @@ export function registerInitrd(program: Command, ctx: CliContext): void {
     );
     ctx.out(`  kernel image: ${artifact.kernel.vmlinuz}`);
   });
-
-  program
-    .command('inspect')
-    .description('list what an initrd holds: segments, compression, entries with modes and sizes')
-    .argument('<file>', 'initrd file')
-    .option('--json', 'print JSON')
-    .action(async (file: string, o: { json?: boolean }) => {
-      const info = await inspectInitrdFile(file);
-      if (o.json) {
-        ctx.out(JSON.stringify(info, null, 2));
-        return;
-      }
-      for (const seg of info.segments) {
-        ctx.out(
-          `segment at ${seg.offset}: ${seg.compression}, ${formatSize(seg.compressedSize)}, ${seg.entries.length} entries`,
-        );
-        for (const e of seg.entries) {
-          const type = e.mode >>> 12;
-          const kind =
-            type === 0o04
-              ? 'd'
-              : type === 0o12
-                ? 'l'
-                : type === 0o02
-                  ? 'c'
-                  : type === 0o06
-                    ? 'b'
-                    : type === 0o01
-                      ? 'p'
-                      : '-';
-          const perm = (e.mode & 0o7777).toString(8).padStart(4, '0');
-          ctx.out(
-            `  ${kind}${perm} ${String(e.uid).padStart(4)} ${String(e.gid).padStart(4)} ${String(e.size).padStart(10)}  ${e.name}${e.linkTarget !== undefined ? ` -> ${e.linkTarget}` : ''}`,
-          );
-        }
-      }
-    });
 }

@@ -1,0 +1,155 @@
+/**
+ * Reads an installer disk image back without mounting it: the GPT, the ESP's
+ * files and boot loader configuration, and the payload header, checked against
+ * the copy on the ESP and the hash the boot entries pin (bootforge.manifest=).
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { BootforgeError } from '../errors/index.js';
+import { readFat32 } from './fat/reader.js';
+import { PARTITION_TYPE } from './guid.js';
+import { PAYLOAD_HEADER_SIZE, PAYLOAD_MAGIC } from './payload.js';
+import { readGpt, SECTOR_SIZE, type BlockReader } from './gpt.js';
+
+export type ImageKind = 'gpt' | 'qcow2' | 'other';
+
+/** What a file is, from its first sectors: a GPT disk ("EFI PART" at LBA 1), a qcow2 image, or something else. */
+export function imageKind(head: Buffer): ImageKind {
+  if (head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
+  if (head.subarray(SECTOR_SIZE, SECTOR_SIZE + 8).toString('latin1') === 'EFI PART') return 'gpt';
+  return 'other';
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  [PARTITION_TYPE.esp]: 'EFI System',
+  [PARTITION_TYPE.bootforgePayload]: 'bootforge payload',
+  [PARTITION_TYPE.linuxFilesystem]: 'Linux filesystem',
+  [PARTITION_TYPE.linuxRootX86_64]: 'Linux root (x86-64)',
+  [PARTITION_TYPE.linuxSwap]: 'Linux swap',
+};
+
+export interface ImagePartition {
+  readonly number: number;
+  readonly name: string;
+  readonly type: string;
+  readonly typeName: string | undefined;
+  readonly guid: string;
+  /** In 512-byte sectors, as sfdisk --json gives them. */
+  readonly start: number;
+  readonly sectors: number;
+}
+
+export interface ImageInfo {
+  readonly size: number;
+  readonly gpt: {
+    readonly ok: boolean;
+    readonly problems: readonly string[];
+    readonly diskGuid: string | undefined;
+    readonly partitions: readonly ImagePartition[];
+  };
+  readonly esp?: {
+    readonly label: string;
+    readonly files: readonly { readonly path: string; readonly size: number }[];
+    /** /loader/loader.conf and /loader/entries/*.conf, by path. */
+    readonly loader: Readonly<Record<string, string>>;
+  };
+  readonly payload?: {
+    /** The header's `key value` lines. */
+    readonly header: Readonly<Record<string, string>>;
+    readonly headerSha256: string;
+    /** The ESP's /bootforge/payload-header.txt is the same header. */
+    readonly espCopyMatches: boolean | undefined;
+    /** Boot entries whose bootforge.manifest= names this header's SHA-256, and those that name another. */
+    readonly pinnedBy: readonly string[];
+    readonly mismatched: readonly string[];
+  };
+}
+
+/** Inspects a raw GPT image at `path`. */
+export async function inspectDiskImage(path: string): Promise<ImageInfo> {
+  const handle = await open(path, 'r').catch((cause: Error) => {
+    throw new BootforgeError('BF_IO', `cannot read ${path}: ${cause.message}`, { cause });
+  });
+  try {
+    const size = (await handle.stat()).size;
+    const reader: BlockReader = {
+      size,
+      read: async (offset, length) => {
+        const buf = Buffer.alloc(length);
+        await handle.read(buf, 0, length, offset);
+        return buf;
+      },
+    };
+    return await inspectReader(reader);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function inspectReader(reader: BlockReader): Promise<ImageInfo> {
+  const report = await readGpt(reader);
+  const partitions = report.partitions.map((p) => ({
+    number: p.number,
+    name: p.name,
+    type: p.type,
+    typeName: TYPE_NAMES[p.type],
+    guid: p.guid,
+    start: p.firstLba,
+    sectors: p.lastLba - p.firstLba + 1,
+  }));
+  const info = {
+    size: reader.size,
+    gpt: { ok: report.ok, problems: report.problems, diskGuid: report.diskGuid, partitions },
+  };
+  const espPart = report.partitions.find((p) => p.type === PARTITION_TYPE.esp);
+  const esp = espPart && (await readEsp(reader, espPart.start));
+  const payloadPart = report.partitions.find((p) => p.type === PARTITION_TYPE.bootforgePayload);
+  const payload = payloadPart && readPayload(await reader.read(payloadPart.start, PAYLOAD_HEADER_SIZE), esp);
+  return { ...info, ...(esp ? { esp: esp.summary } : {}), ...(payload ? { payload } : {}) };
+}
+
+async function readEsp(reader: BlockReader, offset: number) {
+  const fat = await readFat32((o, l) => reader.read(offset + o, l));
+  const files = (await fat.list()).filter((e) => e.type === 'file').map((e) => ({ path: e.path, size: e.size }));
+  const loader: Record<string, string> = {};
+  for (const f of files) {
+    if (f.path === '/loader/loader.conf' || /^\/loader\/entries\/[^/]+\.conf$/.test(f.path))
+      loader[f.path] = (await fat.readFile(f.path)).toString('utf8');
+  }
+  const header = files.some((f) => f.path === '/bootforge/payload-header.txt')
+    ? await fat.readFile('/bootforge/payload-header.txt')
+    : undefined;
+  return { summary: { label: fat.info.label, files, loader }, header };
+}
+
+function readPayload(
+  block: Buffer,
+  esp: { summary: { loader: Readonly<Record<string, string>> }; header: Buffer | undefined } | undefined,
+): ImageInfo['payload'] {
+  const end = block.indexOf(0);
+  const text = block.subarray(0, end < 0 ? block.length : end).toString('utf8');
+  const [magic, ...lines] = text.split('\n');
+  if (magic !== PAYLOAD_MAGIC) return undefined;
+  const header: Record<string, string> = {};
+  for (const line of lines) {
+    if (line === 'end') break;
+    const space = line.indexOf(' ');
+    if (space > 0) header[line.slice(0, space)] = line.slice(space + 1);
+  }
+  const headerSha256 = createHash('sha256').update(block).digest('hex');
+  const pinnedBy: string[] = [];
+  const mismatched: string[] = [];
+  for (const [path, conf] of Object.entries(esp?.summary.loader ?? {})) {
+    const pinned = /\bbootforge\.manifest=([0-9a-f]{64})\b/.exec(conf)?.[1];
+    if (pinned === undefined) continue;
+    (pinned === headerSha256 ? pinnedBy : mismatched).push(path);
+  }
+  return {
+    header,
+    headerSha256,
+    espCopyMatches:
+      esp?.header === undefined ? undefined : esp.header.equals(block.subarray(0, end < 0 ? undefined : end)),
+    pinnedBy,
+    mismatched,
+  };
+}
