@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { BootforgeError } from '../errors/index.js';
+import { displayFile } from '../fsutil/display.js';
 import { readFat32 } from './fat/reader.js';
 import { PARTITION_TYPE } from './guid.js';
 import { PAYLOAD_HEADER_SIZE, PAYLOAD_MAGIC } from './payload.js';
@@ -68,7 +69,7 @@ export interface ImageInfo {
 /** Inspects a raw GPT image at `path`. */
 export async function inspectDiskImage(path: string): Promise<ImageInfo> {
   const handle = await open(path, 'r').catch((cause: Error) => {
-    throw new BootforgeError('BF_IO', `cannot read ${path}: ${cause.message}`, { cause });
+    throw new BootforgeError('BF_IO', `cannot read ${displayFile(path)}: ${cause.message}`, { cause });
   });
   try {
     const size = (await handle.stat()).size;
@@ -81,6 +82,11 @@ export async function inspectDiskImage(path: string): Promise<ImageInfo> {
       },
     };
     return await inspectReader(reader);
+  } catch (e) {
+    // The FAT reader knows offsets within the volume only; say which image it was.
+    if (e instanceof BootforgeError && e.code === 'BF_FAT_INVALID')
+      throw new BootforgeError(e.code, `${displayFile(path)}: the ESP: ${e.message}`, { cause: e });
+    throw e;
   } finally {
     await handle.close();
   }
