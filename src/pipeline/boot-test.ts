@@ -16,7 +16,9 @@ export {
   type BootTestOptions,
   type BootTestResult,
   type BootTestTimeouts,
+  testCases,
 } from '../qemu/boot-test.js';
+export type { TestShell } from '../qemu/test-shell.js';
 export { bootTestBuildEvents } from '../qemu/test-events.js';
 export { parseInstallerLine, installerLineEvents, type InstallerLine } from '../qemu/installer-events.js';
 

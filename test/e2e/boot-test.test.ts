@@ -12,11 +12,11 @@ import {
   repoSettingsOf,
   resolve,
   silentReporter,
+  testCases,
   type BootTestEvent,
   type BuildResult,
+  type ResolvedProfile,
 } from 'bootforge';
-import type { ResolvedProfile } from '../../src/profile/resolve.js';
-import { testCases } from '../../src/qemu/boot-test.js';
 
 // bootforge test on the demo profile: the installer image installs generation 1 onto a
 // blank virtio disk from a read-only USB stick and powers off; the disk then boots alone
