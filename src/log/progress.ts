@@ -21,24 +21,24 @@ export function startTask(
   estimated = false,
 ): ProgressTask {
   let done = 0;
-  let finished = false;
-  let sentFinal = false;
+  // Set once the final event (done === total) is out: nothing is emitted after it, so
+  // reporters see a task end once whatever the order of advance() and finish().
+  let ended = false;
   const emit = (value: number, end: number) =>
     reporter.emit({ type: 'progress', id, label, done: value, total: end, unit });
   emit(0, total);
   return {
     advance(amount) {
-      if (finished) return;
+      if (ended) return;
       done += amount;
       // At or past a guessed total the count is held: only finish says the task is done.
       if (total > 0 && (done > total || (estimated && done === total))) return;
-      sentFinal = total > 0 && done === total;
+      ended = total > 0 && done === total;
       emit(done, total);
     },
     finish() {
-      if (finished) return;
-      finished = true;
-      if (sentFinal && done === total) return;
+      if (ended) return;
+      ended = true;
       const end = Math.max(total, done);
       emit(end, end);
     },

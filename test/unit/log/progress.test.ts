@@ -49,6 +49,24 @@ describe('startTask', () => {
     expect(r.events.at(-1)).toMatchObject({ done: 2, total: 2 });
   });
 
+  it('ends once whatever is called after an exact task reached its total', () => {
+    const after: Record<string, (t: ReturnType<typeof startTask>) => void> = {
+      finish: (t) => t.finish(),
+      'advance(0), finish': (t) => (t.advance(0), t.finish()),
+      'advance past the total, finish': (t) => (t.advance(3), t.finish()),
+      'finish, advance, finish': (t) => (t.finish(), t.advance(1), t.finish()),
+    };
+    for (const [order, calls] of Object.entries(after)) {
+      const r = new RecordingReporter();
+      const task = startTask(r, 'f', 'flashing', 8);
+      task.advance(5);
+      task.advance(3);
+      calls(task);
+      expect(finals(r), order).toBe(1);
+      expect(r.events.at(-1), order).toMatchObject({ done: 8, total: 8 });
+    }
+  });
+
   it('ends a task of unknown size at what was done', () => {
     const r = new RecordingReporter();
     const task = startTask(r, 'u', 'unknown', 0);
