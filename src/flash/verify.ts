@@ -23,6 +23,8 @@ export async function verifyTarget(
   plan: WritePlan,
   digests: readonly string[],
   reporter: Reporter,
+  /** Checked before each chunk: an abort rejects with its reason. */
+  signal?: AbortSignal,
 ): Promise<Verification> {
   const handle = await open(path, 'r').catch((e: unknown) => {
     throw new BootforgeError('BF_FLASH_VERIFY', `${label}: cannot open it to read back: ${(e as Error).message}`, {
@@ -36,6 +38,7 @@ export async function verifyTarget(
     for (const [i, r] of plan.ranges.entries()) {
       const hash = createHash(plan.checksumType);
       for (let at = r.start; at < r.end;) {
+        signal?.throwIfAborted();
         const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, r.end - at), at);
         if (bytesRead === 0) {
           problems.push(`ends at ${at} bytes, before ${r.end}`);
@@ -49,6 +52,7 @@ export async function verifyTarget(
       if (actual !== digests[i]) problems.push(`bytes ${r.start}-${r.end}: read back ${actual}, wrote ${digests[i]}`);
     }
   } catch (e) {
+    if (signal?.aborted) throw signal.reason;
     throw new BootforgeError('BF_FLASH_VERIFY', `${label}: reading back failed: ${(e as Error).message}`, { cause: e });
   } finally {
     await handle.close();

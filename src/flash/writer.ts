@@ -80,6 +80,8 @@ export async function writeImage(
   plan: WritePlan,
   sinks: readonly Sink[],
   reporter: Reporter,
+  /** Checked before each chunk: an abort rejects with its reason. */
+  signal?: AbortSignal,
 ): Promise<WriteOutcome> {
   const total = planBytes(plan);
   const task = startTask(reporter, 'flash-write', `flashing ${basename(imagePath)}`, total);
@@ -91,6 +93,8 @@ export async function writeImage(
   for (let i = 0; i < work.length; i++) {
     const chunk = work[i]!;
     const data = await next!;
+    // Checked here, with no read of the image pending, so none is left behind.
+    signal?.throwIfAborted();
     const following = work[i + 1];
     next = following ? readFully(image, imagePath, following.start, following.end) : undefined;
     hashes[chunk.index]!.update(data);
@@ -112,6 +116,7 @@ export async function writeImage(
     );
   }
   for (const h of held) {
+    signal?.throwIfAborted();
     await toAll(sinks, h.data, h.offset);
     task.advance(h.data.length);
   }

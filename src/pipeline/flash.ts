@@ -48,6 +48,12 @@ export interface FlashOptions {
    * dropped, before it is read back (a test damages the medium here).
    */
   readonly beforeVerify?: (target: string) => Promise<void> | void;
+  /**
+   * Stops the work between two chunks and rejects with the signal's reason; file
+   * targets' temporary files are removed and never renamed into place. A device
+   * keeps what was written so far (its first MiB only once everything else is).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface FlashTargetResult {
@@ -211,13 +217,14 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         : `writing the blocks ${basename(bmap)} maps`,
   });
 
+  options.signal?.throwIfAborted();
   const handle = await open(options.image, 'r');
   const sinks: Sink[] = [];
   const started = performance.now();
   const writeMs = new Map<Sink, number>();
   try {
     for (const t of targets) sinks.push(await openSink(t, image.size));
-    const outcome = await writeImage(handle, options.image, plan, sinks, reporter);
+    const outcome = await writeImage(handle, options.image, plan, sinks, reporter, options.signal);
     await Promise.all(
       sinks.map(async (s) => {
         await syncSink(s);
@@ -233,7 +240,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
           if (s.error !== undefined) return;
           await options.beforeVerify?.(targets[i]!.path);
           const from = performance.now();
-          const v = await verifyTarget(s.path, targets[i]!.path, plan, outcome.digests, reporter).catch(
+          const v = await verifyTarget(s.path, targets[i]!.path, plan, outcome.digests, reporter, options.signal).catch(
             (e: BootforgeError) => e,
           );
           verifyMs.set(s, performance.now() - from);
@@ -247,6 +254,8 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         }),
       );
     }
+    // Interrupted while syncing or reading back: no file target is put in place.
+    options.signal?.throwIfAborted();
     for (const [i, t] of targets.entries()) {
       if (t.kind !== 'file') continue;
       if (sinks[i]!.error === undefined) renameSync(sinks[i]!.path, t.path);

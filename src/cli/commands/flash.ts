@@ -4,6 +4,7 @@ import { BootforgeError } from '../../errors/index.js';
 import { flash, type FlashSystem, type FlashTarget } from '../../pipeline/flash.js';
 import { formatSize } from '../../schema/size.js';
 import type { CliContext } from '../context.js';
+import { abortOnSignals, type Interrupt } from '../interrupt.js';
 import { addOutputOptions, reporterFor } from '../reporter.js';
 
 interface FlashCliOptions {
@@ -71,6 +72,9 @@ export function registerFlash(program: Command, ctx: CliContext): void {
       .option('--no-bmap', 'write the whole image even if it has a block map'),
   ).action(async (image: string, devices: string[], o: FlashCliOptions) => {
     const reporter = reporterFor(o);
+    // Only file targets have something to clean up (their temporary file): without
+    // --allow-file a signal keeps its default effect on a write to devices.
+    const interrupt: Interrupt | undefined = o.allowFile ? abortOnSignals() : undefined;
     const result = await flash({
       image,
       targets: devices,
@@ -80,6 +84,7 @@ export function registerFlash(program: Command, ctx: CliContext): void {
       verify: o.verify,
       reporter,
       system: systemFromEnv(process.env),
+      ...(interrupt ? { signal: interrupt.signal } : {}),
       confirm: async (targets, plan) => {
         if (!o.json) {
           ctx.err(
@@ -99,7 +104,18 @@ export function registerFlash(program: Command, ctx: CliContext): void {
         }
         return askYes(targets.length);
       },
-    });
+    })
+      .catch((e: unknown) => {
+        const code = interrupt?.exitCode();
+        if (code === undefined) throw e;
+        reporter.close();
+        ctx.err(
+          'bootforge: flash: interrupted: no file target was replaced (its temporary file is removed); a device being written holds part of the image',
+        );
+        // The shell's convention for a command stopped by a signal (130 for Ctrl-C, 143 for SIGTERM).
+        process.exit(code);
+      })
+      .finally(() => interrupt?.dispose());
     reporter.close();
     if (o.json) {
       ctx.out(
