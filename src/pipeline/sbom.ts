@@ -34,10 +34,16 @@ interface Property {
   readonly value: string;
 }
 
-/** `pkg:deb/debian/<name>@<version>?arch=<arch>&distro=<suite>` (purl spec, type deb); ":" of an epoch stays as is. */
+/**
+ * `pkg:deb/debian/<name>@<version>?arch=<arch>&distro=<release>` (purl spec, type deb); ":" of an
+ * epoch stays as is (the spec forbids encoding it). `distro` names the release, not the archive
+ * suite: scanners match advisories on "bookworm", and bookworm-security's packages are bookworm's
+ * (the suite stays in the component's `debian:suite` property).
+ */
 export function debPurl(p: Pick<PackageRef, 'name' | 'version' | 'architecture' | 'suite'>): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%3A/g, ':');
-  return `pkg:deb/debian/${enc(p.name)}@${enc(p.version)}?arch=${enc(p.architecture)}&distro=${enc(p.suite)}`;
+  const release = p.suite.replace(/-(security|updates|backports|backports-sloppy|proposed-updates)$/, '');
+  return `pkg:deb/debian/${enc(p.name)}@${enc(p.version)}?arch=${enc(p.architecture)}&distro=${enc(release)}`;
 }
 
 /** "Name <email>" → a CycloneDX organizational entity. */

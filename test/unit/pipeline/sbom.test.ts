@@ -120,4 +120,8 @@ describe('debPurl', () => {
     expect(debPurl(lib)).toBe('pkg:deb/debian/libfoo1@1:1.0%2Bdfsg-1?arch=amd64&distro=bookworm');
     expect(debPurl({ ...lib, name: 'libstdc++6' })).toMatch(/^pkg:deb\/debian\/libstdc%2B%2B6@/);
   });
+  it('names the release, not the archive suite, as distro', () => {
+    expect(debPurl({ ...lib, suite: 'bookworm-security' })).toMatch(/&distro=bookworm$/);
+    expect(debPurl({ ...lib, suite: 'bookworm-updates' })).toMatch(/&distro=bookworm$/);
+  });
 });
