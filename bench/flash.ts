@@ -79,8 +79,17 @@ try {
   );
 
   const contenders = (system?: Partial<FlashSystem>): Contender[] => {
-    const bootforge = (verify: boolean) => (target: string) =>
-      flash({ image, targets: [target], allowFile: system === undefined, verify, ...(system ? { system } : {}) });
+    const bootforge = (verify: boolean) => async (target: string) => {
+      const r = await flash({
+        image,
+        targets: [target],
+        allowFile: system === undefined,
+        verify,
+        ...(system ? { system } : {}),
+      });
+      // A target that failed is not a time to report.
+      if (r.targets[0]?.error) throw r.targets[0].error;
+    };
     return [
       { name: 'bootforge --no-verify', bytes: built.mappedBytes, go: bootforge(false) },
       { name: 'bootforge (write+verify)', bytes: built.mappedBytes, go: bootforge(true) },
@@ -109,6 +118,8 @@ try {
     writeFileSync(backing, '');
     truncateSync(backing, built.size + 64 * MIB);
     loopDev = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+    // A loop device keeps a read-only flag set while an earlier user had it (the flash tests set one).
+    await run(['blockdev', '--setrw', loopDev]);
     const machine = flashMachine(join(work, 'sysfs'), [
       {
         name: basename(loopDev),
