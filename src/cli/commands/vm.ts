@@ -65,6 +65,12 @@ export function registerVm(program: Command, ctx: CliContext): void {
       .option('--cpus <n>', 'virtual CPUs', '1')
       .option('--ssh-port <port>', "forward 127.0.0.1:<port> to the guest's port 22 (QEMU user networking)"),
   ).action(async (input: string, qemuArgs: string[], o: VmCliOptions) => {
+    if (o.json) {
+      // The console is the terminal: there is no result document, and QEMU's output is not JSON.
+      throw new BootforgeError('BF_USAGE', 'vm is interactive and has no JSON output', {
+        hint: 'for JSON events of the build, run bootforge build --json first, then bootforge vm <image>',
+      });
+    }
     if (!ACCELS.includes(o.accel as (typeof ACCELS)[number])) {
       throw new BootforgeError('BF_USAGE', `unknown accelerator ${JSON.stringify(o.accel)}; use tcg, kvm or auto`);
     }

@@ -18,6 +18,7 @@ describe('bootforge vm: arguments', () => {
     [['--memory', '1.5'], /BF_USAGE[\s\S]*--memory takes a whole number from 128/],
     [['--cpus', '0'], /BF_USAGE[\s\S]*--cpus takes a whole number from 1 to 256/],
     [['--ssh-port', '70000'], /BF_USAGE[\s\S]*--ssh-port takes a whole number from 1 to 65535/],
+    [['--json'], /BF_USAGE[\s\S]*vm is interactive and has no JSON output[\s\S]*hint: .*bootforge build --json/],
   ])('refuses %j', async (flags, message) => {
     const r = await runCli(['vm', image, ...flags]);
     expect(r.code).toBe(2);
