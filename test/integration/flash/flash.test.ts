@@ -17,7 +17,6 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  truncateSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -28,7 +27,7 @@ import { flash } from '../../../src/pipeline/flash.js';
 import { RecordingReporter } from '../../../src/log/events.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeFlashImage, type FlashImage } from '../../helpers/flash-image.js';
-import { devOf, flashMachine } from '../../helpers/flash-sysfs.js';
+import { loopLab, sfdiskDump, withEnv } from '../../helpers/flash-loop.js';
 import { hostTool } from '../../helpers/fake-sysfs.js';
 
 const MIB = 1024 * 1024;
@@ -38,7 +37,6 @@ if (!ROOT) console.warn(`flash tests: skipping the loop-device tests: ${NOT_ROOT
 const HAVE_SFDISK = hostTool('sfdisk') !== null;
 
 const tmp = mkdtempSync(join(tmpdir(), 'bootforge-flash-'));
-const loops: string[] = [];
 const mounts: string[] = [];
 let image: FlashImage;
 
@@ -48,48 +46,13 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const m of mounts.reverse()) spawnSync('umount', [m]);
-  for (const l of loops) {
-    // The kernel keeps a loop device's read-only flag after detaching: the next user of it could not write.
-    spawnSync('blockdev', ['--setrw', l]);
-    spawnSync('losetup', ['-d', l]);
-  }
+  lab.cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A loop device over a new sparse backing file of `size` bytes (or over `file`). */
-function loop(name: string, size = 96 * MIB): { dev: string; backing: string } {
-  const backing = join(tmp, `${name}.backing`);
-  writeFileSync(backing, '');
-  truncateSync(backing, size);
-  const dev = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
-  loops.push(dev);
-  return { dev, backing };
-}
-
-/** A fake sysfs where each loop device is a removable USB stick. */
-function usbSticks(name: string, devs: readonly string[]): string {
-  const machine = flashMachine(
-    join(tmp, name),
-    devs.map((d, i) => ({
-      name: basename(d),
-      dev: devOf(d),
-      bus: 'usb' as const,
-      size: statSync(d).size || 96 * MIB,
-      removable: true,
-      vendor: 'SanDisk',
-      model: 'Ultra Fit',
-      usbSerial: `4C53000${i}`,
-    })),
-  );
-  return machine.sysfs;
-}
-
-/** sfdisk --dump with the device's own name taken out, so two devices compare. */
-function sfdiskDump(target: string): string {
-  const out = execFileSync('sfdisk', ['--dump', target], { encoding: 'utf8' });
-  // A loop device's partitions are loopNp1, a file's file1.
-  return out.replaceAll(target, '<dev>').replace(/^<dev>p?(\d+) :/gm, '<dev>$1 :');
-}
+const lab = loopLab(tmp);
+const loop = lab.loop;
+const usbSticks = lab.usbSticks;
 
 /** Every mapped range of the image, compared byte for byte by cmp. */
 function expectMappedRangesEqual(target: string): void {
@@ -100,19 +63,6 @@ function expectMappedRangesEqual(target: string): void {
       encoding: 'utf8',
     });
     expect(cmp.status, `cmp of blocks ${r.first}-${r.last}: ${cmp.stdout}${cmp.stderr}`).toBe(0);
-  }
-}
-
-async function withEnv<T>(env: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    return await body();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
   }
 }
 
