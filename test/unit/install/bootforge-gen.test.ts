@@ -250,9 +250,13 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen u
     runGen(m, ['switch', b.path, '--expect', b.headerSha256], { shell });
     runGen(m, ['switch', c.path, '--expect', c.headerSha256], { shell });
     // Booted: 1 (good). Newest: 3. gc --keep 1 keeps 3 (newest, boots next) and 1 (booted, last good).
+    // What fsck.vfat -a saved from clusters a power cut left in no file.
+    writeFileSync(join(m.esp, 'FSCK0000.REC'), Buffer.alloc(4096, 1));
+    writeFileSync(join(m.esp, 'FSCK0001.REC'), Buffer.alloc(4096, 2));
     const r = runGen(m, ['gc', '--keep', '1'], { shell });
     expect(r.status).toBe(0);
     expect(r.out).toContain('removed 1 generations; kept 3 1');
+    expect(readdirSync(m.esp).sort()).toEqual(['EFI', 'loader']);
     expect(entries(m)).toEqual(['bootforge-gen-1.conf', 'bootforge-gen-3+3.conf']);
     expect(storeNames(m)).toEqual([a.name, c.name].sort());
     expect(readdirSync(join(m.esp, 'EFI/bootforge')).sort()).toEqual([a.id, c.id].sort());
