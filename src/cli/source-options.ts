@@ -45,8 +45,10 @@ export interface ProfileCliOptions extends SourceCliOptions {
   hardwareDir?: string[];
 }
 
-/** What commands that build from a profile start with: the resolved profile, progress, and the package source. */
-/** The profile resolved for building: its packages' source, and kernel gates decided against their kernel. */
+/**
+ * What commands that build from a profile start with: the profile resolved for building (kernel
+ * gates decided against the kernel its packages install), the package source, and the reporter.
+ */
 export async function openProfile(profilePath: string, o: ProfileCliOptions, reporter = reporterFor(o)) {
   const options = resolveOptionsOf(profilePath, o);
   const { resolved: first } = resolve(options);
