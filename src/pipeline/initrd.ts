@@ -269,6 +269,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
     case 'installer':
       stage('10-disks.sh', renderTemplate('initrd/lib-disks.sh.hbs', {}));
       stage('10-hardware.sh', renderTemplate('initrd/lib-hardware.sh.hbs', {}));
+      stage('10-progress.sh', renderTemplate('initrd/lib-progress.sh.hbs', {}));
       stage('50-install.sh', renderTemplate('initrd/stage-install.sh.hbs', installStageContext(profile)));
       break;
     case 'generation':

@@ -64,6 +64,15 @@ export type BootTestEvent =
   | { readonly type: 'phase'; readonly phase: BootTestPhase; readonly state: 'done'; readonly ms: number }
   /** The installer's `bootforge: [i/n] <step>` lines. */
   | { readonly type: 'progress'; readonly step: number; readonly steps: number; readonly message: string }
+  /** The installer's `bootforge: [i/n] <label>: p% (d/t MiB)` lines inside a long step; bytes. */
+  | {
+      readonly type: 'step-progress';
+      readonly step: number;
+      readonly steps: number;
+      readonly message: string;
+      readonly done: number;
+      readonly total: number;
+    }
   /** A point reached inside a phase (installed, generation active, test shell ready), ms since the phase began. */
   | { readonly type: 'mark'; readonly phase: BootTestPhase; readonly message: string; readonly ms: number }
   /** The installer's `bootforge: warning: <text>` lines. */
@@ -403,6 +412,11 @@ export async function bootTest(options: BootTestOptions): Promise<BootTestResult
         }
         if (line?.kind === 'step') {
           emit({ type: 'progress', step: line.step, steps: line.steps, message: line.message });
+          continue;
+        }
+        if (line?.kind === 'progress') {
+          const { step, steps, message, done, total } = line;
+          emit({ type: 'step-progress', step, steps, message, done, total });
           continue;
         }
         if (line?.kind === 'warning') {

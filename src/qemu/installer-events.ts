@@ -4,6 +4,7 @@
  * lines are its machine interface, so they keep one fixed grammar:
  *
  *     bootforge: [3/9] verifying the payload        a step: i of n, then its label
+ *     bootforge: [7/9] unpacking the system: 43% (50/117 MiB)   how far a long step is (lib-progress.sh)
  *     bootforge: warning: <text>                    a warning
  *     bootforge: FAILED: <text>                     the install failed (then a rescue shell or poweroff)
  *     bootforge: installed <profile> generation <n> (<id>) on <disk>
@@ -17,6 +18,15 @@ import type { BuildEvent } from '../log/events.js';
 
 export type InstallerLine =
   | { readonly kind: 'step'; readonly step: number; readonly steps: number; readonly message: string }
+  /** Inside step `step`: `done` of `total` bytes (whole MiB, as printed; the percent is left out). */
+  | {
+      readonly kind: 'progress';
+      readonly step: number;
+      readonly steps: number;
+      readonly message: string;
+      readonly done: number;
+      readonly total: number;
+    }
   | { readonly kind: 'warning'; readonly message: string }
   | { readonly kind: 'failed'; readonly message: string }
   | {
@@ -33,6 +43,7 @@ export type InstallerLine =
 // eslint-disable-next-line no-control-regex
 const ESCAPES = /\x1b(?:\[[0-9;=?]*[A-Za-z]|[()][0-9A-Za-z])/g;
 const PREFIX = /(?:^|[^\w-])bootforge: (.*)$/;
+const MiB = 1024 * 1024;
 
 /** One console line (with or without its \r and escapes), or undefined when it is not the installer's. */
 export function parseInstallerLine(line: string): InstallerLine | undefined {
@@ -40,6 +51,18 @@ export function parseInstallerLine(line: string): InstallerLine | undefined {
   if (!m) return undefined;
   const text = m[1] ?? '';
   let f: RegExpExecArray | null;
+  // Before the step: a progress line is a step line with its amount behind.
+  if ((f = /^\[(\d+)\/(\d+)\] (.*): \d+% \((\d+)\/(\d+) MiB\)$/.exec(text))) {
+    const [, step = '', steps = '', message = '', done = '', total = ''] = f;
+    return {
+      kind: 'progress',
+      step: Number(step),
+      steps: Number(steps),
+      message,
+      done: Number(done) * MiB,
+      total: Number(total) * MiB,
+    };
+  }
   if ((f = /^\[(\d+)\/(\d+)\] (.*)$/.exec(text)))
     return { kind: 'step', step: Number(f[1]), steps: Number(f[2]), message: f[3] ?? '' };
   if ((f = /^warning: (.*)$/.exec(text))) return { kind: 'warning', message: f[1] ?? '' };
@@ -56,9 +79,20 @@ export function parseInstallerLine(line: string): InstallerLine | undefined {
 /** The task id of the installer's progress on the console. */
 export const INSTALL_TASK = 'test:install';
 
+/** Task ids of the installer's long steps, by the label of their progress lines (stage-install.sh). */
+const STEP_TASKS: Readonly<Record<string, string>> = {
+  'verifying the payload': 'install:verify',
+  'unpacking the system': 'install:unpack',
+};
+
+/** The task id of a long step's progress lines: stable across installs of any image. */
+const stepTaskId = (line: { readonly step: number; readonly message: string }): string =>
+  STEP_TASKS[line.message] ?? `install:step-${line.step}`;
+
 /**
  * The BuildEvents of one installer line, as `bootforge test` re-emits them: a step line
- * is a step (stage `install`) and the advance of the install task; a warning a warning.
+ * is a step (stage `install`) and the advance of the install task; a progress line the
+ * advance of the step's own task, in bytes; a warning a warning.
  */
 export function installerLineEvents(line: InstallerLine): BuildEvent[] {
   switch (line.kind) {
@@ -73,6 +107,18 @@ export function installerLineEvents(line: InstallerLine): BuildEvent[] {
           done: line.step - 1,
           total: line.steps,
           unit: 'items',
+        },
+      ];
+    case 'progress':
+      // Its own task beside the install's: the step stays where it is.
+      return [
+        {
+          type: 'progress',
+          id: stepTaskId(line),
+          label: `installer: ${line.message}`,
+          done: line.done,
+          total: line.total,
+          unit: 'bytes',
         },
       ];
     case 'warning':

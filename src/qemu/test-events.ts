@@ -36,6 +36,10 @@ export function bootTestBuildEvents(e: BootTestEvent): BuildEvent[] {
     case 'progress':
       if (e.steps === 0) return [{ type: 'step', stage: 'install', message: e.message }];
       return installerLineEvents({ kind: 'step', step: e.step, steps: e.steps, message: e.message });
+    case 'step-progress': {
+      const { step, steps, message, done, total } = e;
+      return installerLineEvents({ kind: 'progress', step, steps, message, done, total });
+    }
     case 'mark':
       // The step ends the phase's live line; it goes on until the phase is done.
       return [

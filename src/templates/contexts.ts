@@ -164,6 +164,8 @@ export interface TemplateContexts {
   readonly 'initrd/lib-disks.sh.hbs': Record<string, never>;
   readonly 'initrd/stage-install.sh.hbs': InstallStageContext;
   readonly 'initrd/lib-hardware.sh.hbs': Record<string, never>;
+  /** The installer's progress inside a long step (functions only, no values). */
+  readonly 'initrd/lib-progress.sh.hbs': Record<string, never>;
   readonly 'initrd/stage-generation.sh.hbs': GenerationStageContext;
   readonly 'generation/activate.sh.hbs': ActivateContext;
   readonly 'generation/generation.conf.sh.hbs': GenerationConfContext;

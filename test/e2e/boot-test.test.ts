@@ -9,6 +9,7 @@ import {
   build,
   installerKernel,
   openPackageSource,
+  parseInstallerLine,
   repoSettingsOf,
   resolve,
   silentReporter,
@@ -32,7 +33,9 @@ beforeAll(async () => {
   built = await build({ profile, source, out: join(work, 'minimal') });
 });
 // #endregion library-example
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  if (!process.env.BOOTFORGE_KEEP) rmSync(work, { recursive: true, force: true });
+});
 
 describe('bootforge test', () => {
   it('finds the installer kernel on the image for the KVM probe', async () => {
@@ -85,6 +88,23 @@ describe('bootforge test', () => {
     expect(t.installMs).toBeGreaterThanOrEqual(t.installToInstalledMs);
     expect(t.bootToShellMs).toBeGreaterThanOrEqual(t.bootToGenerationMs);
     expect(t.totalMs).toBeGreaterThan(t.installMs + t.bootToShellMs);
+
+    // Inside the unpack (a minute or more under TCG) the installer says how far it is, at
+    // most every 5 s, done only growing; none of its lines comes after the step.
+    const unpack = events.flatMap((e) => (e.type === 'step-progress' && e.step === 7 ? [e] : []));
+    expect(unpack.length).toBeGreaterThan(0);
+    unpack.forEach((e, i) => {
+      expect(e.message).toBe('unpacking the system');
+      expect(e.total).toBeGreaterThan(0);
+      expect(e.done).toBeLessThanOrEqual(e.total);
+      expect(e.done).toBeGreaterThanOrEqual(unpack[i - 1]?.done ?? 0);
+    });
+    const serial = readFileSync(result.logs.install, 'utf8').split('\n').map(parseInstallerLine);
+    const progressAt = serial.flatMap((l, i) => (l?.kind === 'progress' ? [i] : []));
+    expect(progressAt).toHaveLength(events.filter((e) => e.type === 'step-progress').length);
+    const step8 = serial.findIndex((l) => l?.kind === 'step' && l.step === 8);
+    expect(Math.max(...progressAt)).toBeLessThan(step8);
+    console.warn(`installer progress lines: ${progressAt.length}; serial log: ${result.logs.install}`);
 
     // Serial logs stay; the target disk goes after a passing run.
     expect(existsSync(result.logs.install)).toBe(true);

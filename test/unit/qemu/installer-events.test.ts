@@ -13,6 +13,7 @@ import { bootTestBuildEvents } from '../../../src/qemu/test-events.js';
 // screen clears, the systemd-boot menu, the installer's lines with \r\n, the kernel's last words.
 const sample = readFileSync(new URL('../../fixtures/console/install-minimal.log', import.meta.url), 'utf8');
 const lines = sample.split('\n');
+const MiB = 1024 * 1024;
 
 describe('parseInstallerLine', () => {
   const parsed = lines.map(parseInstallerLine).filter((l): l is InstallerLine => l !== undefined);
@@ -49,6 +50,27 @@ describe('parseInstallerLine', () => {
     expect(parsed.filter((l) => l.kind === 'failed' || l.kind === 'warning')).toEqual([]);
   });
 
+  it('reads a progress line inside a step as bytes, not as a new step', () => {
+    expect(parseInstallerLine('bootforge: [7/9] unpacking the system: 43% (50/117 MiB)\r\n')).toEqual({
+      kind: 'progress',
+      step: 7,
+      steps: 9,
+      message: 'unpacking the system',
+      done: 50 * MiB,
+      total: 117 * MiB,
+    });
+    // A step whose label only looks a bit like one stays a step.
+    expect(
+      parseInstallerLine('bootforge: [5/9] partitioning /dev/vda (x: 5% (1/2 MiB), 8.0 GiB, virtio)'),
+    ).toMatchObject({
+      kind: 'step',
+      step: 5,
+    });
+    expect(parseInstallerLine('bootforge: [7/9] unpacking the system: 43% (50/117 GiB)')).toMatchObject({
+      kind: 'step',
+    });
+  });
+
   it('reads failures and warnings', () => {
     expect(parseInstallerLine('bootforge: FAILED: no target disk: none matches\r\n')).toEqual({
       kind: 'failed',
@@ -60,6 +82,44 @@ describe('parseInstallerLine', () => {
     });
     // Another program's prefix is not the installer's.
     expect(parseInstallerLine('bootforge-probe: OK abc')).toBeUndefined();
+  });
+});
+
+describe('a captured install with progress lines (bootforge test profiles/minimal.yaml, TCG)', () => {
+  const progressSample = readFileSync(
+    new URL('../../fixtures/console/install-minimal-progress.log', import.meta.url),
+    'utf8',
+  ).split('\n');
+  const parsed = progressSample.map(parseInstallerLine).filter((l): l is InstallerLine => l !== undefined);
+
+  it('reads each progress line inside its own step, done growing, and still nine steps', () => {
+    const steps = parsed.flatMap((l) => (l.kind === 'step' ? [l.step] : []));
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let step = 0;
+    let done = -1;
+    const seen: string[] = [];
+    for (const l of parsed) {
+      if (l.kind === 'step') [step, done] = [l.step, -1];
+      if (l.kind !== 'progress') continue;
+      expect(l.step).toBe(step);
+      expect(l.done).toBeGreaterThanOrEqual(done);
+      expect(l.done).toBeLessThanOrEqual(l.total);
+      expect(l.total).toBe(120 * MiB);
+      done = l.done;
+      seen.push(`${l.step} ${l.message}`);
+    }
+    expect(seen[0]).toBe('3 verifying the payload');
+    expect(seen.slice(1).every((s) => s === '7 unpacking the system')).toBe(true);
+    expect(seen.length).toBe(20);
+  });
+
+  it('gives bootforge test one task for each long step, in bytes', () => {
+    const events = parsed.flatMap((l) =>
+      l.kind === 'progress' ? bootTestBuildEvents({ type: 'step-progress', ...l }) : [],
+    );
+    expect(new Set(events.map((e) => (e.type === 'progress' ? `${e.id} ${e.unit}` : e.type)))).toEqual(
+      new Set(['install:verify bytes', 'install:unpack bytes']),
+    );
   });
 });
 
@@ -77,6 +137,34 @@ describe('the installer lines as BuildEvents', () => {
       },
     ]);
     expect(installerLineEvents({ kind: 'log', message: 'plan: the disk is blank' })).toEqual([]);
+  });
+
+  it("makes a progress line the advance of its step's own task, in bytes, with a stable id", () => {
+    const unpack = { kind: 'progress', step: 7, steps: 9, message: 'unpacking the system', total: 117 * MiB } as const;
+    expect(installerLineEvents({ ...unpack, done: 50 * MiB })).toEqual([
+      {
+        type: 'progress',
+        id: 'install:unpack',
+        label: 'installer: unpacking the system',
+        done: 50 * MiB,
+        total: 117 * MiB,
+        unit: 'bytes',
+      },
+    ]);
+    const ids = (line: InstallerLine) => installerLineEvents(line).map((e) => (e.type === 'progress' ? e.id : e.type));
+    expect(ids({ ...unpack, step: 3, message: 'verifying the payload', done: 0 })).toEqual(['install:verify']);
+    expect(ids({ ...unpack, message: 'something else', done: 0 })).toEqual(['install:step-7']);
+    // The same events through bootforge test's own event.
+    expect(
+      bootTestBuildEvents({
+        type: 'step-progress',
+        step: 7,
+        steps: 9,
+        message: 'unpacking the system',
+        done: 5,
+        total: 9,
+      }),
+    ).toEqual(installerLineEvents({ ...unpack, done: 5, total: 9 }));
   });
 
   it('gives bootforge test the same events for the console lines as the parser', () => {

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BootforgeError } from '../../../src/errors/index.js';
 import { toolPath } from '../../../src/exec/run.js';
+import { installStageContext } from '../../../src/install/installer.js';
+import { resolve } from '../../../src/pipeline/resolve.js';
 import type { InitContext, ProbeStageContext } from '../../../src/templates/contexts.js';
 import {
   TemplateSet,
@@ -465,6 +467,11 @@ describe('the built-in initrd templates', () => {
       renderTemplate('initrd/stage-probe.sh.hbs', probe),
       renderTemplate('initrd/stage-probe.sh.hbs', { marker: '' }),
       renderTemplate('initrd/lib-disks.sh.hbs', {}),
+      renderTemplate('initrd/lib-progress.sh.hbs', {}),
+      renderTemplate(
+        'initrd/stage-install.sh.hbs',
+        installStageContext(resolve({ profile: 'profiles/minimal.yaml', hardware: ['qemu-x86_64'] }).resolved),
+      ),
       renderTemplate('generation/console.sh.hbs', {}),
       renderTemplate('generation/test-shell.sh.hbs', {}),
       renderTemplate('generation/bootforge-gen.sh.hbs', {}),
