@@ -4,13 +4,16 @@
  * the copy on the ESP and the hash the boot entries pin (bootforge.manifest=).
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
 import { readFat32 } from './fat/reader.js';
 import { PARTITION_TYPE } from './guid.js';
 import { PAYLOAD_HEADER_SIZE, PAYLOAD_MAGIC } from './payload.js';
 import { readGpt, SECTOR_SIZE, type BlockReader } from './gpt.js';
+import { qcow2Reader } from './qcow2.js';
 
 export type ImageKind = 'gpt' | 'qcow2' | 'other';
 
@@ -89,6 +92,16 @@ export async function inspectDiskImage(path: string): Promise<ImageInfo> {
     throw e;
   } finally {
     await handle.close();
+  }
+}
+
+/** Inspects a qcow2 image (a build's `--format qcow2`, a vm target) through qemu-img, chunk by chunk. */
+export async function inspectQcow2Image(path: string): Promise<ImageInfo> {
+  const scratch = await mkdtemp(join(tmpdir(), 'bootforge-inspect-'));
+  try {
+    return await inspectReader(await qcow2Reader(path, scratch));
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 

@@ -4,10 +4,10 @@
  * they belong to it (same disk GUID, same generation).
  */
 import { open, readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
-import { imageKind, inspectDiskImage, type ImageInfo } from '../image/inspect.js';
+import { imageKind, inspectDiskImage, inspectQcow2Image, type ImageInfo } from '../image/inspect.js';
 import { inspectInitrdFile, type InitrdInfo } from '../initrd/inspect.js';
 import type { BuildManifest } from './build.js';
 import { SBOM_FILE } from './sbom.js';
@@ -51,14 +51,8 @@ async function kindOf(path: string) {
 
 export async function inspectFile(path: string): Promise<InspectReport> {
   const kind = await kindOf(path);
-  if (kind === 'qcow2') {
-    const raw = `${basename(path).replace(/\.qcow2$/, '')}.img`;
-    throw new BootforgeError('BF_USAGE', `${displayFile(path)} is a qcow2 image; bootforge inspect reads raw images`, {
-      hint: `convert it first: qemu-img convert -O raw ${displayFile(path)} ${raw}, or inspect the build's installer.img`,
-    });
-  }
   if (kind === 'other') return { kind: 'initrd', ...(await inspectInitrdFile(path)) };
-  const image = await inspectDiskImage(path);
+  const image = kind === 'qcow2' ? await inspectQcow2Image(path) : await inspectDiskImage(path);
   const manifest = await sidecarManifest(path, image);
   const sbom = await sidecarSbom(path, image);
   return { kind: 'disk', ...image, ...(manifest ? { manifest } : {}), ...(sbom ? { sbom } : {}) };

@@ -9,13 +9,13 @@ import {
   renameSync,
   rmSync,
 } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { run, runAttached } from '../exec/run.js';
-import { readFat32 } from '../image/fat/reader.js';
-import { readGpt, type BlockReader } from '../image/gpt.js';
-import { PARTITION_TYPE } from '../image/guid.js';
+import type { BlockReader } from '../image/gpt.js';
+import { inspectReader } from '../image/inspect.js';
+import { qcow2Reader } from '../image/qcow2.js';
 import { findUefiFirmware } from '../qemu/firmware.js';
 import {
   chooseVmBoot,
@@ -83,62 +83,15 @@ export interface VmResult extends VmPlan {
   readonly exitCode: number;
 }
 
-/** Chunks read from a qcow2 through `qemu-img convert` (one process per chunk, so large ones). */
-const QCOW2_CHUNK = 1024 * 1024;
-
-/** Random access to a qcow2 image's guest view, for the few reads an inspection makes. */
-async function qcow2Reader(path: string, scratch: string): Promise<BlockReader> {
-  const info = JSON.parse(
-    (await run(['qemu-img', 'info', '--output=json', '-f', 'qcow2', path])).stdout.toString('utf8'),
-  ) as { 'virtual-size': number };
-  const size = info['virtual-size'];
-  const chunks = new Map<number, Buffer>();
-  const chunk = async (n: number): Promise<Buffer> => {
-    const cached = chunks.get(n);
-    if (cached) return cached;
-    const out = join(scratch, `chunk-${n}`);
-    // The raw driver's offset and size over the qcow2 (qemu-img dd's skip and count differ
-    // between QEMU versions); QEMU's option syntax doubles commas inside values.
-    const offset = n * QCOW2_CHUNK;
-    const opts = `driver=raw,offset=${offset},size=${Math.min(QCOW2_CHUNK, size - offset)},file.driver=qcow2,file.file.filename=${path.replace(/,/g, ',,')}`;
-    await run(['qemu-img', 'convert', '-O', 'raw', '--image-opts', opts, out]);
-    const data = await readFile(out);
-    rmSync(out, { force: true });
-    chunks.set(n, data);
-    return data;
-  };
-  return {
-    size,
-    read: async (offset, length) => {
-      const buf = Buffer.alloc(length);
-      for (let at = offset; at < offset + length && at < size;) {
-        const n = Math.floor(at / QCOW2_CHUNK);
-        const data = await chunk(n);
-        const from = at - n * QCOW2_CHUNK;
-        const take = Math.min(QCOW2_CHUNK - from, offset + length - at);
-        data.copy(buf, at - offset, from, from + take);
-        at += take;
-      }
-      return buf;
-    },
-  };
-}
-
 /**
  * Whether a disk holds an installed bootforge system: a GPT with an ESP whose
  * loader/entries hold a bootforge generation entry (the installer writes it last of
  * the ESP's files, so an interrupted install does not count).
  */
 export async function holdsInstalledSystem(disk: BlockReader): Promise<boolean> {
-  const gpt = await readGpt(disk);
-  const esp = gpt.partitions.find((p) => p.type.toUpperCase() === PARTITION_TYPE.esp);
-  if (!esp) return false;
   try {
-    const fat = await readFat32((offset, length) =>
-      disk.read(esp.start + offset, Math.max(0, Math.min(length, esp.size - offset))),
-    );
-    const entries = await fat.readDir('/loader/entries');
-    return entries.some((e) => e.type === 'file' && /^bootforge-gen-\d+.*\.conf$/.test(e.name));
+    const info = await inspectReader(disk);
+    return Object.keys(info.esp?.loader ?? {}).some((p) => /^\/loader\/entries\/bootforge-gen-\d+.*\.conf$/.test(p));
   } catch (e) {
     if (e instanceof BootforgeError) return false;
     throw e;

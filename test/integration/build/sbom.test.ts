@@ -213,12 +213,16 @@ describe('bootforge inspect', () => {
     expect(Object.keys(json)).toEqual(['size', 'segments']);
   });
 
-  it('refuses a qcow2 image, saying how to make it raw', () => {
-    const q = join(work, 'x.qcow2');
-    expect(sh(`qemu-img create -q -f qcow2 ${q} 16M`).status).toBe(0);
-    const r = bootforge(['inspect', q]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('is a qcow2 image; bootforge inspect reads raw images');
-    expect(r.stderr).toContain('qemu-img convert -O raw');
+  it('reads a qcow2 image (through qemu-img) as the raw image it was made from', () => {
+    const q = join(work, 'installer.qcow2');
+    expect(sh(`qemu-img convert -f raw -O qcow2 ${img()} ${q}`).status).toBe(0);
+    const fromRaw = JSON.parse(bootforge(['inspect', img(), '--json']).stdout) as DiskImageReport;
+    const r = bootforge(['inspect', q, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const fromQcow2 = JSON.parse(r.stdout) as DiskImageReport;
+    expect(fromQcow2.gpt).toEqual(fromRaw.gpt);
+    expect(fromQcow2.esp).toEqual(fromRaw.esp);
+    expect(fromQcow2.payload).toEqual(fromRaw.payload);
+    expect(fromQcow2.size).toBe(fromRaw.size);
   });
 });
