@@ -421,7 +421,7 @@ export const CATALOGUE = {
     title: 'A block map (.bmap) is malformed, or does not match its own checksum or its image',
     hint: 'regenerate the image and its .bmap together; a .bmap belongs to exactly one image file',
     explain:
-      'A .bmap block map is malformed, its own checksum does not match, or it describes another image than the one next to it.',
+      'A .bmap block map is malformed, its own checksum does not match, or it describes another image than the one next to it. When bootforge flash finds an image range that no longer matches its bmap, it has already written the data but not the partition tables: the devices are left with none (their old ones were cleared first) and do not boot.',
     example:
       "BF_BMAP: out/minimal/installer.img.bmap: image size 157286400 differs from the file's 164626432 bytes\nhint: regenerate the image and its .bmap together; a .bmap belongs to exactly one image file",
   },
@@ -585,9 +585,27 @@ export const CATALOGUE = {
     title: 'A flash target cannot be opened exclusively: something else uses it',
     hint: 'find the user with fuser -v or lsof on the device, stop it, and try again',
     explain:
-      'The kernel refused to open the target exclusively (O_EXCL gave EBUSY) although it is not mounted, swap or held: another program has claimed it. Also given when the device cannot be opened at all (not root). Nothing was written.',
+      'The kernel refused to open the target exclusively (O_EXCL gave EBUSY) although it is not mounted, swap or held: another program has claimed it. Nothing was written.',
     example:
       'BF_FLASH_BUSY: /dev/sdb (sdb): cannot be opened exclusively (EBUSY): another program or the kernel uses it\nhint: find the user with fuser -v or lsof on the device, stop it, and try again',
+  },
+  BF_FLASH_PERMISSION: {
+    kind: 'input',
+    title: 'A flash target cannot be opened for writing: permission denied',
+    hint: 'run bootforge flash as root (sudo), or give your user read-write access to the device (the disk group)',
+    explain:
+      'Opening the device read-write gave EACCES or EPERM: writing a whole disk needs root, or a user with read-write access to the device node (usually the disk group). Nothing was written.',
+    example:
+      "BF_FLASH_PERMISSION: /dev/sdb: cannot open it for writing: EACCES: permission denied, open '/dev/sdb'\nhint: run bootforge flash as root (sudo), or give your user read-write access to the device (the disk group)",
+  },
+  BF_FLASH_CHANGED: {
+    kind: 'failure',
+    title: 'A flash target changed between being checked and being opened',
+    hint: 'check which device is which (lsblk) and run bootforge flash again',
+    explain:
+      'bootforge checks a target by its device number, then opens it once and keeps it open until the end; the open device must have the number that was checked. It did not: the path (a /dev/disk/by-id link, or a /dev/sdX name a newly plugged stick took over) now leads elsewhere. Nothing was written.',
+    example:
+      'BF_FLASH_CHANGED: /dev/disk/by-id/usb-SanDisk_Ultra_Fit_4C530001-0:0: opens device 8:32, not the device 8:16 that was checked: it changed while bootforge looked at it\nhint: check which device is which (lsblk) and run bootforge flash again',
   },
   BF_FLASH_IMAGE_DEVICE: {
     kind: 'input',
@@ -627,7 +645,7 @@ export const CATALOGUE = {
     title: 'Writing the image to a flash target failed',
     hint: 'the device may be failing or was unplugged; the others were still written',
     explain:
-      'Writing to one target failed (an I/O error, a stick pulled out, a full file system for a file target). The other targets were still written; the command exits 1 and names the failed ones. The first MiB (the partition table) is written last, so a target that failed part way does not boot.',
+      'Writing to one target failed (an I/O error, a stick pulled or swapped for another: bootforge writes through the descriptor it checked, so a new stick is never written; a full file system for a file target). The other targets were still written; the command exits 1 and names the failed ones. Before any data, bootforge zeroes the first MiB and the last 64 KiB of every device (the old primary and backup partition tables) and syncs; the new partition tables are written only after all data is written and synced. So a target that failed part way has no partition table and does not boot, even if it held an earlier image.',
     example:
       'BF_FLASH_WRITE: /dev/sdc: writing 4194304 bytes at offset 104857600 failed: EIO: i/o error, write\nhint: the device may be failing or was unplugged; the others were still written',
   },
@@ -636,7 +654,7 @@ export const CATALOGUE = {
     title: 'A flash target does not read back what was written',
     hint: 'the medium is likely failing or counterfeit (smaller than it claims); try another one',
     explain:
-      "After writing, bootforge drops the device's cache and reads every written range back; a range whose SHA-256 differs from the image's (its bmap) means the medium did not keep the data: a failing or counterfeit stick.",
+      "After writing, bootforge drops the device's cache (BLKFLSBUF, as root) or, without that right, opens the device again with O_DIRECT, and reads every written range back from the medium; a range whose SHA-256 differs from the image's (its bmap) means the medium did not keep the data: a failing or counterfeit stick. When neither is possible it warns that the read-back came from the page cache.",
     example:
       'BF_FLASH_VERIFY: /dev/sdc: reads back different bytes: bytes 1048576-5242880: read back 3f1c..., wrote 9a0b...\nhint: the medium is likely failing or counterfeit (smaller than it claims); try another one',
   },

@@ -1,12 +1,23 @@
 /**
  * What to copy: byte ranges of the image, each with the digest its bytes must
- * have. From a bmap these are its mapped runs; without one, the whole image. The
- * first MiB (protective MBR, primary GPT) is written last, so a flash that stops
- * half way leaves a device no firmware will boot (coreos-installer does the same).
+ * have. From a bmap these are its mapped runs; without one, the whole image.
+ *
+ * The partition tables are what makes a device bootable, so they come last: the
+ * writer first clears the device's first MiB (protective MBR, primary GPT) and its
+ * last TAIL_BYTES (where a backup GPT lives) and syncs, writes the data and syncs,
+ * and only then writes the image's first MiB and last TAIL_BYTES. A flash that stops
+ * anywhere before that leaves a device with no partition table at all (not an old
+ * one pointing at half-new data), and write-back cannot put the table on the medium
+ * before the data.
  */
 export const MIB = 1024 * 1024;
 /** Bytes written last: the partition table and what shares its first MiB. */
 export const HEAD_BYTES = MIB;
+/**
+ * Bytes at the end cleared first and written last: a backup GPT (header and 128
+ * entries) takes 33 sectors of 512 bytes, or 5 of 4096; 64 KiB covers both.
+ */
+export const TAIL_BYTES = 64 * 1024;
 /** Bytes read from the image and written to the devices at a time. */
 export const CHUNK_BYTES = 4 * MIB;
 
@@ -43,12 +54,21 @@ export function planBytes(plan: WritePlan): number {
   return plan.ranges.reduce((n, r) => n + (r.end - r.start), 0);
 }
 
-/** A range cut into chunks that end at CHUNK_BYTES boundaries and at HEAD_BYTES, so no chunk straddles the head. */
-export function chunksOf(range: PlanRange): { start: number; end: number }[] {
+/** True when `offset` (the start of a chunk from chunksOf) lies in what is written last: the image's head or tail. */
+export function isHeld(offset: number, imageSize: number): boolean {
+  return offset < HEAD_BYTES || offset >= imageSize - TAIL_BYTES;
+}
+
+/**
+ * A range cut into chunks that end at CHUNK_BYTES boundaries, at HEAD_BYTES and at
+ * the image's last TAIL_BYTES, so no chunk straddles what is written last.
+ */
+export function chunksOf(range: PlanRange, imageSize: number): { start: number; end: number }[] {
+  const tail = imageSize - TAIL_BYTES;
   const out: { start: number; end: number }[] = [];
   for (let at = range.start; at < range.end;) {
     const boundary = at < HEAD_BYTES ? HEAD_BYTES : (Math.floor(at / CHUNK_BYTES) + 1) * CHUNK_BYTES;
-    const end = Math.min(range.end, boundary);
+    const end = Math.min(range.end, boundary, at < tail ? tail : Infinity);
     out.push({ start: at, end });
     at = end;
   }

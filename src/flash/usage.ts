@@ -5,7 +5,9 @@
  * the open catches users the files do not name (bmaptool relies on it too).
  */
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { BootforgeError } from '../errors/index.js';
+import { devString } from './device.js';
 
 export interface MountEntry {
   /** "major:minor" of the mounted file system (0:N for btrfs and other virtual ones). */
@@ -51,14 +53,48 @@ export async function readProcFile(path: string): Promise<string> {
   }
 }
 
-/** Opens a block device read-only with O_EXCL and closes it: 'busy' when the kernel says EBUSY. */
-export async function probeExclusive(path: string): Promise<'free' | 'busy'> {
+/**
+ * The outcome of opening a device for the flash: held (the descriptor the checks,
+ * the prompt and the writes all use), busy (EBUSY) or read-only (EROFS).
+ */
+export type Claim =
+  | { readonly state: 'held'; readonly handle: FileHandle }
+  | { readonly state: 'busy' }
+  | { readonly state: 'read-only' };
+
+/**
+ * Opens a checked block device once, read-write and exclusively, and keeps it open:
+ * the path (a /dev/disk/by-id link, a /dev/sdX name a new stick can take over) is
+ * never resolved again. The descriptor must lead to `dev`, the device number the
+ * checks were made for; a medium swapped later makes writes through it fail
+ * (EIO, ENODEV) instead of going to a disk nobody checked.
+ */
+export async function claimDevice(path: string, dev: string): Promise<Claim> {
+  let handle: FileHandle;
   try {
-    const handle = await open(path, constants.O_RDONLY | constants.O_EXCL);
-    await handle.close();
-    return 'free';
+    handle = await open(path, constants.O_RDWR | constants.O_EXCL);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EBUSY') return 'busy';
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EBUSY') return { state: 'busy' };
+    if (code === 'EROFS') return { state: 'read-only' };
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new BootforgeError('BF_FLASH_PERMISSION', `${path}: cannot open it for writing: ${(e as Error).message}`, {
+        hint: 'run bootforge flash as root (sudo), or give your user read-write access to the device (the disk group)',
+      });
+    }
+    throw new BootforgeError('BF_IO', `${path}: cannot open it: ${(e as Error).message}`, { cause: e });
   }
+  const stats = await handle.stat().catch(async (e: unknown) => {
+    await handle.close();
+    throw new BootforgeError('BF_IO', `${path}: cannot stat the open device: ${(e as Error).message}`, { cause: e });
+  });
+  if (!stats.isBlockDevice() || devString(stats.rdev) !== dev) {
+    await handle.close();
+    const now = stats.isBlockDevice() ? `device ${devString(stats.rdev)}` : 'something that is not a block device';
+    throw new BootforgeError(
+      'BF_FLASH_CHANGED',
+      `${path}: opens ${now}, not the device ${dev} that was checked: it changed while bootforge looked at it`,
+    );
+  }
+  return { state: 'held', handle };
 }

@@ -1,9 +1,11 @@
 /**
- * `bootforge flash`: checks every target (src/flash/safety.ts), asks the caller to
- * confirm the list, writes the image's mapped blocks (its .bmap) or the whole
- * image to all targets at once, flushes, and reads every range back.
+ * `bootforge flash`: opens every device once (read-write, O_EXCL) and checks it
+ * (src/flash/safety.ts) with that descriptor held, asks the caller to confirm the
+ * list, writes the image's mapped blocks (its .bmap) or the whole image to all
+ * targets at once through the same descriptors, syncs, and reads every range back
+ * from the medium.
  */
-import { constants, existsSync, readFileSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
@@ -18,8 +20,8 @@ import {
 } from '../flash/device.js';
 import { wholeImagePlan, type WritePlan } from '../flash/plan.js';
 import { refusals } from '../flash/safety.js';
-import { parseMountinfo, parseSwaps, probeExclusive, readProcFile } from '../flash/usage.js';
-import { verifyTarget } from '../flash/verify.js';
+import { claimDevice, parseMountinfo, parseSwaps, readProcFile, type Claim } from '../flash/usage.js';
+import { cachedReadBack, openDirect, verifyTarget, type ReadBack } from '../flash/verify.js';
 import { syncSink, writeImage, type Sink } from '../flash/writer.js';
 import { readBmap } from '../image/bmap.js';
 import { silentReporter, type Reporter } from '../log/events.js';
@@ -45,27 +47,39 @@ export interface FlashOptions {
   readonly system?: Partial<FlashSystem>;
   /**
    * Test seam: called for each target after it was written, synced and its cache
-   * dropped, before it is read back (a test damages the medium here).
+   * dropped (or an O_DIRECT descriptor opened), before it is read back (a test
+   * damages the medium here).
    */
   readonly beforeVerify?: (target: string) => Promise<void> | void;
   /**
    * Stops the work between two chunks and rejects with the signal's reason; file
    * targets' temporary files are removed and never renamed into place. A device
-   * keeps what was written so far (its first MiB only once everything else is).
+   * keeps the data written so far but no partition table (its first MiB and last
+   * 64 KiB are zeroed before the data and rewritten only after all of it).
    */
   readonly signal?: AbortSignal;
 }
+
+/**
+ * Where the read-back came from: the medium after dropping the device's cache (as
+ * root), the medium through O_DIRECT (without CAP_SYS_ADMIN), or the page cache
+ * (a file target; a device where neither worked, with a warning).
+ */
+export type VerifySource = 'medium' | 'medium (O_DIRECT)' | 'page cache';
 
 export interface FlashTargetResult {
   readonly target: FlashTarget;
   readonly ok: boolean;
   /** Why it failed (BF_FLASH_WRITE, BF_FLASH_VERIFY), when it did. */
   readonly error: BootforgeError | undefined;
+  /** Image bytes written to this target (less than the plan's when it failed part way). */
   readonly bytesWritten: number;
   /** From the first write to the end of its fsync. */
   readonly writeMs: number;
   /** Undefined when not verified. */
   readonly verifyMs: number | undefined;
+  /** Undefined when not verified. */
+  readonly verifiedFrom: VerifySource | undefined;
 }
 
 export interface FlashResult {
@@ -108,9 +122,31 @@ function imagePlan(
   return { plan: { imageSize, checksumType: map.checksumType, ranges, fromBmap: true }, bmap };
 }
 
-/** Every refusal for every target (none for a plain file other than the image itself). */
+/**
+ * Opens every block device once (claimDevice); a file target gets undefined. On a
+ * failure the descriptors already open are closed.
+ */
+async function claimAll(targets: readonly FlashTarget[]): Promise<(Claim | undefined)[]> {
+  const claims: (Claim | undefined)[] = [];
+  try {
+    for (const t of targets) claims.push(t.kind === 'block' ? await claimDevice(t.path, t.dev) : undefined);
+    return claims;
+  } catch (e) {
+    await release(claims);
+    throw e;
+  }
+}
+
+async function release(claims: readonly (Claim | undefined)[]): Promise<void> {
+  await Promise.all(
+    claims.map(async (c) => (c?.state === 'held' ? c.handle.close().catch(() => undefined) : undefined)),
+  );
+}
+
+/** Every refusal for every target (none for a plain file other than the image itself), made with the claims held. */
 async function check(
   targets: readonly FlashTarget[],
+  claims: readonly (Claim | undefined)[],
   image: Stats,
   system: FlashSystem,
   allowFixed: boolean,
@@ -126,19 +162,24 @@ async function check(
   });
   const imageDiskDir = wholeDiskDir(system, devString(image.dev));
   const out: BootforgeError[] = [];
-  for (const t of targets) {
+  for (const [i, t] of targets.entries()) {
     if (t.kind === 'file') {
       if (t.identity === `${image.dev}:${image.ino}`) {
         out.push(new BootforgeError('BF_FLASH_IMAGE_DEVICE', `${t.path}: is the image file itself`));
       }
       continue;
     }
-    const exclusive = await probeExclusive(t.path).catch((e: unknown) => {
-      throw new BootforgeError('BF_FLASH_BUSY', `${t.path}: cannot open it: ${(e as Error).message}`, {
-        hint: 'flashing a device needs root (or membership of the disk group)',
-      });
-    });
+    const claim = claims[i];
+    const exclusive = claim?.state === 'busy' ? 'busy' : 'free';
     out.push(...refusals(t, { imageSize: image.size, imageDiskDir, mounts, swaps, exclusive, allowFixed }));
+    if (claim?.state === 'read-only' && !t.readOnly) {
+      out.push(
+        new BootforgeError(
+          'BF_FLASH_READ_ONLY',
+          `${t.path} (${t.name}): the kernel refuses to open it for writing (EROFS)`,
+        ),
+      );
+    }
   }
   return out;
 }
@@ -146,16 +187,20 @@ async function check(
 const tempOf = (path: string): string => join(dirname(path), `.${basename(path)}.bootforge-tmp-${process.pid}`);
 
 /**
- * Opens a target for writing: a device exclusively, a file as a fresh temporary file
- * of the image's size. A target that cannot be opened (pulled out since the checks)
- * comes back failed, without a handle, and the others are still written.
+ * The sink for a target: a device writes through its held claim; a file through a
+ * fresh temporary file of the image's size. A file that cannot be opened comes back
+ * failed, without a handle, and the others are still written.
  */
-async function openSink(t: FlashTarget, imageSize: number): Promise<Sink> {
-  const path = t.kind === 'block' ? t.path : tempOf(t.path);
+async function openSink(t: FlashTarget, claim: Claim | undefined, imageSize: number): Promise<Sink> {
+  if (t.kind === 'block') {
+    const handle = claim?.state === 'held' ? claim.handle : undefined;
+    return { label: t.path, path: t.path, handle, clearSize: t.size, error: undefined, written: 0 };
+  }
+  const path = tempOf(t.path);
   try {
-    const handle = await open(path, t.kind === 'block' ? constants.O_WRONLY | constants.O_EXCL : 'w', 0o644);
-    if (t.kind === 'file') await handle.truncate(imageSize);
-    return { label: t.path, path, handle, error: undefined };
+    const handle = await open(path, 'w+', 0o644);
+    await handle.truncate(imageSize);
+    return { label: t.path, path, handle, clearSize: undefined, error: undefined, written: 0 };
   } catch (e) {
     const error = new BootforgeError(
       'BF_FLASH_WRITE',
@@ -164,24 +209,37 @@ async function openSink(t: FlashTarget, imageSize: number): Promise<Sink> {
         cause: e,
       },
     );
-    return { label: t.path, path, handle: undefined, error };
+    return { label: t.path, path, handle: undefined, clearSize: undefined, error, written: 0 };
   }
 }
 
-/** Drops a block device's page cache (BLKFLSBUF), so the read-back comes from the medium. */
-async function dropCache(t: FlashTarget, sink: Sink): Promise<void> {
-  if (t.kind !== 'block' || sink.error !== undefined) return;
-  try {
-    await run(['blockdev', '--flushbufs', t.path]);
-  } catch (e) {
-    sink.error = new BootforgeError(
-      'BF_FLASH_WRITE',
-      `${t.path}: cannot drop its cache before reading back: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
+/**
+ * How a written target is read back from its medium. As root: drop the device's
+ * cache (BLKFLSBUF, through the held descriptor's /proc/<pid>/fd link, so the path
+ * is not resolved again) and read through the held descriptor. Without
+ * CAP_SYS_ADMIN the drop is refused: read through a new O_DIRECT descriptor. If
+ * neither works, read the page cache and say so.
+ */
+async function readBackFor(
+  t: FlashTarget,
+  sink: Sink,
+  reporter: Reporter,
+): Promise<{ from: ReadBack; source: VerifySource; close: boolean }> {
+  const handle = sink.handle!;
+  if (t.kind !== 'block') return { from: cachedReadBack(handle), source: 'page cache', close: false };
+  const self = `/proc/${process.pid}/fd/${handle.fd}`;
+  const dropped = await run(['blockdev', '--flushbufs', self]).then(
+    () => true,
+    () => false,
+  );
+  if (dropped) return { from: cachedReadBack(handle), source: 'medium', close: false };
+  const direct = await openDirect(`/proc/self/fd/${handle.fd}`, t.dev);
+  if (direct !== undefined) return { from: direct, source: 'medium (O_DIRECT)', close: true };
+  reporter.emit({
+    type: 'warning',
+    message: `${t.path}: cannot drop its cache (needs root) nor read it with O_DIRECT: the read-back checks the page cache, not what the medium kept`,
+  });
+  return { from: cachedReadBack(handle), source: 'page cache', close: false };
 }
 
 export async function flash(options: FlashOptions): Promise<FlashResult> {
@@ -204,26 +262,50 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     if (other !== undefined) throw new BootforgeError('BF_USAGE', `${t.path} and ${other} are the same target`);
     seen.set(key, t.path);
   }
-  BootforgeError.throwAll(await check(targets, image, system, options.allowFixed ?? false));
-  if (options.confirm && !(await options.confirm(targets, plan))) {
-    throw new BootforgeError('BF_FLASH_CONFIRM', `not confirmed: nothing was written to ${options.targets.join(', ')}`);
+  const claims = await claimAll(targets);
+  try {
+    BootforgeError.throwAll(await check(targets, claims, image, system, options.allowFixed ?? false));
+    if (options.confirm && !(await options.confirm(targets, plan))) {
+      throw new BootforgeError(
+        'BF_FLASH_CONFIRM',
+        `not confirmed: nothing was written to ${options.targets.join(', ')}`,
+      );
+    }
+    reporter.emit({
+      type: 'step',
+      stage: 'flash',
+      message:
+        bmap === null
+          ? `no bmap: writing the whole image (${image.size} bytes)`
+          : `writing the blocks ${basename(bmap)} maps`,
+    });
+    options.signal?.throwIfAborted();
+    return await writeAll(options, reporter, targets, claims, image.size, plan, bmap);
+  } finally {
+    await release(claims);
   }
-  reporter.emit({
-    type: 'step',
-    stage: 'flash',
-    message:
-      bmap === null
-        ? `no bmap: writing the whole image (${image.size} bytes)`
-        : `writing the blocks ${basename(bmap)} maps`,
-  });
+}
 
-  options.signal?.throwIfAborted();
+/** Writes, syncs and reads back every target through its sink; file targets are renamed into place when good. */
+async function writeAll(
+  options: FlashOptions,
+  reporter: Reporter,
+  targets: readonly FlashTarget[],
+  claims: readonly (Claim | undefined)[],
+  imageSize: number,
+  plan: WritePlan,
+  bmap: string | null,
+): Promise<FlashResult> {
   const handle = await open(options.image, 'r');
   const sinks: Sink[] = [];
   const started = performance.now();
   const writeMs = new Map<Sink, number>();
+  const closeFiles = () =>
+    Promise.all(
+      sinks.map(async (s, i) => (targets[i]!.kind === 'file' ? s.handle?.close().catch(() => undefined) : undefined)),
+    );
   try {
-    for (const t of targets) sinks.push(await openSink(t, image.size));
+    for (const [i, t] of targets.entries()) sinks.push(await openSink(t, claims[i], imageSize));
     const outcome = await writeImage(handle, options.image, plan, sinks, reporter, options.signal);
     await Promise.all(
       sinks.map(async (s) => {
@@ -231,29 +313,43 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
         writeMs.set(s, performance.now() - started);
       }),
     );
-    await Promise.all(sinks.map(async (s) => s.handle?.close()));
     const verifyMs = new Map<Sink, number>();
+    const verifiedFrom = new Map<Sink, VerifySource>();
     if (options.verify ?? true) {
       await Promise.all(
         sinks.map(async (s, i) => {
-          await dropCache(targets[i]!, s);
           if (s.error !== undefined) return;
-          await options.beforeVerify?.(targets[i]!.path);
-          const from = performance.now();
-          const v = await verifyTarget(s.path, targets[i]!.path, plan, outcome.digests, reporter, options.signal).catch(
-            (e: BootforgeError) => e,
-          );
-          verifyMs.set(s, performance.now() - from);
-          if (v instanceof Error) s.error = v;
-          else if (!v.ok) {
-            s.error = new BootforgeError(
-              'BF_FLASH_VERIFY',
-              `${targets[i]!.path}: reads back different bytes: ${v.problems.slice(0, 3).join('; ')}`,
+          const t = targets[i]!;
+          const back = await readBackFor(t, s, reporter).catch((e: unknown) => e as Error);
+          if (back instanceof Error) {
+            s.error =
+              back instanceof BootforgeError
+                ? back
+                : new BootforgeError('BF_FLASH_VERIFY', `${t.path}: ${back.message}`);
+            return;
+          }
+          try {
+            await options.beforeVerify?.(t.path);
+            const from = performance.now();
+            const v = await verifyTarget(back.from, t.path, plan, outcome.digests, reporter, options.signal).catch(
+              (e: BootforgeError) => e,
             );
+            verifyMs.set(s, performance.now() - from);
+            verifiedFrom.set(s, back.source);
+            if (v instanceof Error) s.error = v;
+            else if (!v.ok) {
+              s.error = new BootforgeError(
+                'BF_FLASH_VERIFY',
+                `${t.path}: reads back different bytes: ${v.problems.slice(0, 3).join('; ')}`,
+              );
+            }
+          } finally {
+            if (back.close) await back.from.handle.close();
           }
         }),
       );
     }
+    await closeFiles();
     // Interrupted while syncing or reading back: no file target is put in place.
     options.signal?.throwIfAborted();
     for (const [i, t] of targets.entries()) {
@@ -263,7 +359,7 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
     }
     return {
       image: options.image,
-      imageSize: image.size,
+      imageSize,
       bmap,
       plan,
       targets: targets.map((t, i) => {
@@ -272,14 +368,15 @@ export async function flash(options: FlashOptions): Promise<FlashResult> {
           target: t,
           ok: s.error === undefined,
           error: s.error,
-          bytesWritten: outcome.bytes,
+          bytesWritten: s.written,
           writeMs: writeMs.get(s) ?? 0,
           verifyMs: verifyMs.get(s),
+          verifiedFrom: verifiedFrom.get(s),
         };
       }),
     };
   } catch (e) {
-    await Promise.all(sinks.map(async (s) => s.handle?.close().catch(() => undefined)));
+    await closeFiles();
     for (const [i, t] of targets.entries()) if (t.kind === 'file' && sinks[i]) rmSync(sinks[i].path, { force: true });
     throw e;
   } finally {

@@ -17,14 +17,27 @@ interface FlashCliOptions {
   quiet?: boolean;
 }
 
-/** Hidden test hooks: a fake sysfs and /proc files (BOOTFORGE_SYSFS, BOOTFORGE_MOUNTINFO, BOOTFORGE_SWAPS). */
-function systemFromEnv(env: NodeJS.ProcessEnv): Partial<FlashSystem> {
-  return {
-    ...(env.BOOTFORGE_SYSFS ? { sysfs: env.BOOTFORGE_SYSFS } : {}),
-    ...(env.BOOTFORGE_MOUNTINFO ? { mountinfo: env.BOOTFORGE_MOUNTINFO } : {}),
-    ...(env.BOOTFORGE_SWAPS ? { swaps: env.BOOTFORGE_SWAPS } : {}),
-  };
+/**
+ * Hidden test hooks: a fake sysfs and /proc files. They can make a real disk look
+ * removable and unmounted, so each one set is named in a warning and in the --json
+ * result (a stray `sudo -E` must not pass them silently).
+ */
+const TEST_HOOKS = {
+  BOOTFORGE_SYSFS: ['sysfs', 'sysfs (removable, size, partitions, holders)'],
+  BOOTFORGE_MOUNTINFO: ['mountinfo', 'the mount table'],
+  BOOTFORGE_SWAPS: ['swaps', 'the swap list'],
+} as const satisfies Record<string, readonly [keyof FlashSystem, string]>;
+
+function testHooks(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.keys(TEST_HOOKS).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
 }
+
+function systemFrom(hooks: Record<string, string>): Partial<FlashSystem> {
+  return Object.fromEntries(Object.entries(hooks).map(([k, v]) => [TEST_HOOKS[k as keyof typeof TEST_HOOKS][0], v]));
+}
+
+const hookWarning = (name: string, value: string): string =>
+  `${name}=${value} is set: flash reads ${TEST_HOOKS[name as keyof typeof TEST_HOOKS][1]} from there, not from the host (a test hook; unset it)`;
 
 /** One line per target: what a person needs to recognise the stick they plugged in. */
 export function describeTarget(t: FlashTarget): string {
@@ -40,6 +53,7 @@ export function describeTarget(t: FlashTarget): string {
   return `${t.path} (${t.name}): ${facts.join(', ')}`;
 }
 
+/** Anything but "yes" is a no, and so are Ctrl-D (end of input) and Ctrl-C, which close the question. */
 async function askYes(count: number): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -47,6 +61,10 @@ async function askYes(count: number): Promise<boolean> {
       `Everything on ${count === 1 ? 'this device' : `these ${count} devices`} will be lost. Type "yes" to write: `,
     );
     return answer.trim() === 'yes';
+  } catch (e) {
+    // readline rejects the pending question with an AbortError when the input ends or Ctrl-C closes it.
+    if ((e as Error).name === 'AbortError') return false;
+    throw e;
   } finally {
     rl.close();
   }
@@ -72,6 +90,12 @@ export function registerFlash(program: Command, ctx: CliContext): void {
       .option('--no-bmap', 'write the whole image even if it has a block map'),
   ).action(async (image: string, devices: string[], o: FlashCliOptions) => {
     const reporter = reporterFor(o);
+    const hooks = testHooks(process.env);
+    for (const [name, value] of Object.entries(hooks)) {
+      // --json keeps stderr to JSON lines: the warning is an event there.
+      if (o.json) reporter.emit({ type: 'warning', message: hookWarning(name, value) });
+      else ctx.err(`bootforge: warning: ${hookWarning(name, value)}`);
+    }
     // Only file targets have something to clean up (their temporary file): without
     // --allow-file a signal keeps its default effect on a write to devices.
     const interrupt: Interrupt | undefined = o.allowFile ? abortOnSignals() : undefined;
@@ -83,10 +107,12 @@ export function registerFlash(program: Command, ctx: CliContext): void {
       allowFile: o.allowFile ?? false,
       verify: o.verify,
       reporter,
-      system: systemFromEnv(process.env),
+      system: systemFrom(hooks),
       ...(interrupt ? { signal: interrupt.signal } : {}),
       confirm: async (targets, plan) => {
-        if (!o.json) {
+        const asking = !o.yes && process.stdin.isTTY === true;
+        // With --json and --yes stderr stays JSON lines; a person asked to type yes always sees the list first.
+        if (!o.json || asking) {
           ctx.err(
             `${image}: ${formatSize(plan.imageSize)}${plan.fromBmap ? '' : ' (no bmap: the whole image is written)'} to:`,
           );
@@ -122,6 +148,7 @@ export function registerFlash(program: Command, ctx: CliContext): void {
         JSON.stringify(
           {
             ...result,
+            testHooks: hooks,
             targets: result.targets.map((t) => ({
               ...t,
               error: t.error ? { code: t.error.code, message: t.error.message } : null,
@@ -140,7 +167,7 @@ export function registerFlash(program: Command, ctx: CliContext): void {
         const verified =
           t.verifyMs === undefined
             ? 'not verified'
-            : `verified in ${(t.verifyMs / 1000).toFixed(1)} s (${mibPerSecond(t.bytesWritten, t.verifyMs)})`;
+            : `verified in ${(t.verifyMs / 1000).toFixed(1)} s (${mibPerSecond(t.bytesWritten, t.verifyMs)})${t.target.kind === 'block' && t.verifiedFrom === 'page cache' ? ' from the page cache only, not the medium' : ''}`;
         ctx.out(
           `${t.target.path}: wrote ${formatSize(t.bytesWritten)} in ${(t.writeMs / 1000).toFixed(1)} s (${mibPerSecond(t.bytesWritten, t.writeMs)}), ${verified}`,
         );

@@ -41,6 +41,7 @@ describe('invalid inputs give their exact error and exit 2', () => {
       'BF_FLASH_IMAGE_DEVICE',
       'BF_FLASH_READ_ONLY',
       'BF_FLASH_TOO_SMALL',
+      'BF_FLASH_PERMISSION',
     ];
     const inputCodes = Object.entries(CATALOGUE)
       .filter(([k, v]) => v.kind === 'input' && !hostDependent.includes(k))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo, parseSwaps } from '../../../src/flash/usage.js';
-import { chunksOf, HEAD_BYTES, wholeImagePlan } from '../../../src/flash/plan.js';
+import { chunksOf, HEAD_BYTES, isHeld, TAIL_BYTES, wholeImagePlan } from '../../../src/flash/plan.js';
 import { devString } from '../../../src/flash/device.js';
 
 describe('mountinfo and swaps', () => {
@@ -34,11 +34,17 @@ describe('device numbers and the write plan', () => {
     expect(devString(big)).toBe(`259:${0x12345}`);
   });
 
-  it('never lets a chunk straddle the first MiB, which is written last', () => {
-    const chunks = chunksOf({ start: 4096, end: 9 * 1024 * 1024 + 7, checksum: undefined });
+  it('never lets a chunk straddle the first MiB or the last TAIL_BYTES, which are written last', () => {
+    const size = 9 * 1024 * 1024 + 7;
+    const chunks = chunksOf({ start: 4096, end: size, checksum: undefined }, size);
     expect(chunks[0]).toEqual({ start: 4096, end: HEAD_BYTES });
     expect(chunks.every((c) => c.end <= HEAD_BYTES || c.start >= HEAD_BYTES)).toBe(true);
-    expect(chunks.at(-1)?.end).toBe(9 * 1024 * 1024 + 7);
+    expect(chunks.every((c) => c.end <= size - TAIL_BYTES || c.start >= size - TAIL_BYTES)).toBe(true);
+    expect(chunks.at(-1)).toEqual({ start: size - TAIL_BYTES, end: size });
+    expect(chunks.filter((c) => isHeld(c.start, size)).map((c) => [c.start, c.end])).toEqual([
+      [4096, HEAD_BYTES],
+      [size - TAIL_BYTES, size],
+    ]);
     expect(wholeImagePlan(3 * HEAD_BYTES).ranges.map((r) => [r.start, r.end])).toEqual([
       [0, HEAD_BYTES],
       [HEAD_BYTES, 3 * HEAD_BYTES],
