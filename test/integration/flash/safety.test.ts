@@ -26,6 +26,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildEvent } from '../../../src/log/events.js';
 import { flash } from '../../../src/pipeline/flash.js';
 import { runCli } from '../../helpers/cli.js';
 import { hostTool } from '../../helpers/fake-sysfs.js';
@@ -229,6 +230,25 @@ describe.skipIf(!ROOT)('flash: a flash that stops part way leaves no partition t
     expect(readAt(stick.backing, 96 * MIB - 33 * 512, 33 * 512).equals(Buffer.alloc(33 * 512))).toBe(true);
     // The data before the failure was written (the image's ESP data, not the old one's).
     expect(readAt(stick.backing, 4 * MIB, 4096).equals(readAt(image.path, 4 * MIB, 4096))).toBe(true);
+  });
+
+  it('over an earlier image: a flash interrupted mid-data leaves no partition table', async () => {
+    const stick = lab.loop('interrupted');
+    const sysfs = lab.usbSticks('sys-interrupted', [stick.dev]);
+    expect((await flash({ image: old.path, targets: [stick.dev], system: { sysfs } })).targets[0]!.ok).toBe(true);
+    const stop = new AbortController();
+    const reporter = {
+      emit: (e: BuildEvent) => {
+        if (e.type === 'progress' && e.id === 'flash-write' && e.done > 0) stop.abort(new Error('stopped'));
+      },
+      close: () => undefined,
+    };
+    await expect(
+      flash({ image: image.path, targets: [stick.dev], system: { sysfs }, bmap: false, reporter, signal: stop.signal }),
+    ).rejects.toThrow('stopped');
+    const dump = spawnSync('sfdisk', ['--dump', stick.dev], { encoding: 'utf8' });
+    expect(dump.status, dump.stdout).not.toBe(0);
+    expect(readAt(stick.backing, 0, MIB).equals(Buffer.alloc(MIB))).toBe(true);
   });
 
   it('a target that fails part way reports the bytes written to it, not the total', async () => {
