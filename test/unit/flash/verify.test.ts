@@ -46,7 +46,7 @@ describe('verifyTarget reads in 4096-aligned windows (as O_DIRECT needs) and has
   it('names the range that differs, and a target that ends early', async () => {
     const file = join(tmp, 'bad.img');
     const bad = Buffer.from(data);
-    bad[8195] ^= 0xff;
+    bad[8195] = data[8195]! ^ 0xff;
     writeFileSync(file, bad.subarray(0, 10_000));
     const handle = await open(file, 'r');
     try {
