@@ -64,4 +64,5 @@ export {
   type FlashSystem,
   type FlashTarget,
   type FlashTargetResult,
+  type VerifySource,
 } from './pipeline/flash.js';
