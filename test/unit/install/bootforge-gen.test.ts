@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -253,6 +254,10 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))('bootforge-gen u
     // What fsck.vfat -a saved from clusters a power cut left in no file.
     writeFileSync(join(m.esp, 'FSCK0000.REC'), Buffer.alloc(4096, 1));
     writeFileSync(join(m.esp, 'FSCK0001.REC'), Buffer.alloc(4096, 2));
+    // What a cut after a rename on vfat left: an entry and a kernel without their size.
+    writeFileSync(join(m.esp, 'loader/entries/bootforge-gen-9+3.conf'), '');
+    mkdirSync(join(m.esp, 'EFI/bootforge/0123456789abcdef'));
+    writeFileSync(join(m.esp, 'EFI/bootforge/0123456789abcdef/vmlinuz'), '');
     const r = runGen(m, ['gc', '--keep', '1'], { shell });
     expect(r.status).toBe(0);
     expect(r.out).toContain('removed 1 generations; kept 3 1');
