@@ -658,6 +658,56 @@ export const CATALOGUE = {
     example:
       'BF_FLASH_VERIFY: /dev/sdc: reads back different bytes: bytes 1048576-5242880: read back 3f1c..., wrote 9a0b...\nhint: the medium is likely failing or counterfeit (smaller than it claims); try another one',
   },
+  BF_YAML_RESERVED_KEY: {
+    kind: 'input',
+    title: 'A key that names a JavaScript object internal',
+    hint: 'remove the key; no profile or hardware field has this name',
+    explain:
+      'A mapping key such as `__proto__`, `constructor` or `prototype` names an internal of JavaScript objects, not data. Read as data it could change how every other key is read, so bootforge refuses it wherever it appears, in profiles and hardware descriptions alike.',
+  },
+  BF_INPUT_TOO_LARGE: {
+    kind: 'input',
+    title: 'An input is larger than bootforge reads for its kind',
+    hint: undefined,
+    explain:
+      'Every file bootforge reads has a size bound for its kind (a profile 1 MiB, a source file 256 MiB, a lock 64 MiB, ...; docs/security.md lists them), checked before and while reading, so a wrong path (a device, /dev/zero, a huge log) fails at once instead of exhausting memory.',
+    fix: 'Check that the path names the file you meant. A legitimately larger file (a big source: file) belongs in a package or in the image by another route.',
+    example: 'BF_INPUT_TOO_LARGE: profile big.yaml is larger than 1 MiB, the most bootforge reads for a profile',
+  },
+  BF_INPUT_NOT_FILE: {
+    kind: 'input',
+    title: 'An input path names something that is not a regular file',
+    hint: 'name a regular file',
+    explain:
+      'The path names a directory, a FIFO, a socket or a character device (such as /dev/zero). bootforge reads only regular files (and, where it reads a disk image, block devices), so a special file can never hang a build or feed it endless data.',
+    example:
+      'BF_INPUT_NOT_FILE: profile /dev/zero is a character device, not a regular file\nhint: name a regular file',
+  },
+  BF_SOURCE_OUTSIDE: {
+    kind: 'input',
+    title: 'A path in a profile leads out of the folders it may read',
+    hint: "copy the file into the profile's folder, or allow its folder with --source-root DIR (or BOOTFORGE_SOURCE_ROOTS)",
+    explain:
+      "A path a profile or hardware description names (extends, a file's source:, hashedPasswordFile, a hardware file's source:) resolves, after following symbolic links, outside the folders bootforge may read for it: the top profile's folder, bootforge's bundled profiles and hardware, and the folders the person running the build allowed. This keeps a shared profile from copying the build host's secrets (/etc/shadow, ~/.ssh) into an image or a CI log.",
+    fix: 'Copy the file beside the profile, or, if you trust the profile with that folder, pass --source-root DIR (repeatable) or set BOOTFORGE_SOURCE_ROOTS=DIR:DIR.',
+  },
+  BF_EXPANDS_TOO_FAR: {
+    kind: 'input',
+    title: 'Compressed data expands past its bound',
+    hint: undefined,
+    explain:
+      'A compressed stream (an initrd segment, a package member, a bundle payload, an index) expands to more than bootforge accepts for it. Real inputs stay far below the bounds; a stream that does not is damaged or built to exhaust memory (a decompression bomb).',
+    example: 'BF_EXPANDS_TOO_FAR: initrd bomb.img: the zstd segment at byte 0 expands past 1 GiB',
+  },
+  BF_DOWNLOAD_TOO_LARGE: {
+    kind: 'failure',
+    title: 'The mirror sent more than the signed size',
+    hint: 'the mirror or a proxy in between is broken or hostile; try another mirror',
+    explain:
+      'Every download has a bound before it can be verified: the signed Release file a fixed bound, index files and packages the size their signed index gives. The mirror announced or sent more, so bootforge stopped reading instead of buffering it.',
+    example:
+      'BF_DOWNLOAD_TOO_LARGE: http://mirror/debian/dists/bookworm/InRelease: more than 16 MiB (the bound for a Release file)\nhint: the mirror or a proxy in between is broken or hostile; try another mirror',
+  },
   BF_INTERNAL: {
     kind: 'failure',
     title: 'A bug in bootforge',
