@@ -3,6 +3,7 @@ import { displayFile } from '../../fsutil/display.js';
 import type { QuirkReport } from '../../hardware/apply.js';
 import { resolve } from '../../pipeline/resolve.js';
 import type { ResolvedProfile } from '../../profile/resolve.js';
+import { userRecord } from '../../yaml/located.js';
 import { formatLoc } from '../../yaml/merge.js';
 import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 
@@ -13,7 +14,7 @@ export interface Annotated {
 
 /** The machine-readable explanation; its shape is covered by a snapshot test. */
 export function explainJson(r: ResolvedProfile) {
-  const annotations: Record<string, Annotated> = {};
+  const annotations = userRecord<Annotated>();
   for (const key of Object.keys(r.origins).sort()) {
     const why = Object.entries(r.why).find(
       ([p]) => key === p || key.startsWith(`${p}.`) || key.startsWith(`${p}[`),
