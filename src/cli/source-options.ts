@@ -43,6 +43,7 @@ export function sourceFlags(o: SourceCliOptions): SourceFlags {
 export interface ProfileCliOptions extends SourceCliOptions {
   hardware?: string[];
   hardwareDir?: string[];
+  sourceRoot?: string[];
 }
 
 /**

@@ -19,6 +19,7 @@ export type InputKind =
   | 'password hash file'
   | 'lock'
   | 'keyring'
+  | 'apt source'
   | 'bmap'
   | 'manifest'
   | 'initrd'
@@ -37,6 +38,7 @@ export const INPUT_LIMITS: Readonly<Record<InputKind, number>> = {
   'password hash file': 64 * 1024,
   lock: 64 * MiB,
   keyring: 16 * MiB,
+  'apt source': 1 * MiB,
   bmap: 64 * MiB,
   manifest: 16 * MiB,
   initrd: 2 * GiB,

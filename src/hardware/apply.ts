@@ -1,4 +1,5 @@
 import type { SourceLoc } from '../errors/index.js';
+import type { HostFile } from '../schema/host-files.js';
 import { nodeAt } from '../yaml/located.js';
 import type { HardwareDescription } from './catalog.js';
 import { gateAllows, kernelRelease, parseGate } from './gate.js';
@@ -32,6 +33,8 @@ export interface QuirkReport {
   readonly reason?: string;
   /** The quirk's full data (for modprobe, firmware and files entries). */
   readonly data: unknown;
+  /** A files entry's source, checked when its description was loaded. */
+  readonly source?: HostFile;
 }
 
 function describe(kind: QuirkKind, item: unknown): string {
@@ -59,12 +62,14 @@ export function quirkReports(descriptions: readonly HardwareDescription[], kerne
       (d.data[kind] as unknown[]).forEach((item, i) => {
         const meta = typeof item === 'string' ? {} : (item as { why?: string; kernel?: string });
         const found = nodeAt(d.tree, [kind, i]);
+        const source = kind === 'files' ? d.sources.get(`files[${i}].source`) : undefined;
         const base = {
           hardware: d.id,
           kind,
           value: describe(kind, item),
           loc: (found.node ?? found.nearest).loc,
           data: item,
+          ...(source !== undefined ? { source } : {}),
           ...(meta.why !== undefined ? { why: meta.why } : {}),
           ...(meta.kernel !== undefined ? { gate: meta.kernel } : {}),
         };

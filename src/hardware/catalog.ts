@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BootforgeError, type SourceLoc } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
+import { readInputText } from '../fsutil/read-input.js';
+import { BUNDLED_HARDWARE_DIR, checkHostFile, sourceRoots, type HostFile } from '../schema/host-files.js';
 import { issuesToErrors } from '../schema/issues.js';
 import { didYouMean } from '../schema/suggest.js';
 import { nodeAt, parseLocated, toPlain, type LNode } from '../yaml/located.js';
@@ -14,9 +15,11 @@ export interface HardwareDescription {
   readonly file: string;
   readonly tree: LNode;
   readonly data: HardwareData;
+  /** The host files its files[].source name, checked, by data path ("files[0].source"). */
+  readonly sources: ReadonlyMap<string, HostFile>;
 }
 
-export const BUNDLED_HARDWARE_DIR = fileURLToPath(new URL('../../hardware/', import.meta.url));
+export { BUNDLED_HARDWARE_DIR };
 
 /**
  * Where descriptions are looked up, first match wins: directories given on the
@@ -28,13 +31,15 @@ export function hardwareSearchPath(extra: readonly string[] = [], env: NodeJS.Pr
   return [...extra, ...fromEnv, BUNDLED_HARDWARE_DIR].map((d) => resolve(d));
 }
 
-export function loadHardwareFile(path: string): HardwareDescription {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new BootforgeError('BF_FILE_NOT_FOUND', `cannot read hardware description ${displayFile(path)}`, { cause });
-  }
+/**
+ * One description, validated. Its files' sources may lie in its own folder or in `within`
+ * (by default the bundled folders and those the user allowed).
+ */
+export function loadHardwareFile(
+  path: string,
+  within: readonly string[] = sourceRoots(undefined, []),
+): HardwareDescription {
+  const text = readInputText(path, { kind: 'hardware description' });
   const { root } = parseLocated(text, displayFile(path));
   const plain = toPlain(root);
   const parsed = HardwareSchema.safeParse(plain);
@@ -70,11 +75,18 @@ export function loadHardwareFile(path: string): HardwareDescription {
       loc: locOf(['match']),
     });
   }
-  return { id: data.id, file: path, tree: root, data };
+  const sources = new Map<string, HostFile>();
+  data.files.forEach((f, i) => {
+    if (f.source === undefined) return;
+    const loc = locOf(['files', i, 'source']);
+    const file = checkHostFile(f.source, path, { kind: 'source file', within: [dirname(path), ...within], loc });
+    sources.set(`files[${i}].source`, file);
+  });
+  return { id: data.id, file: path, tree: root, data, sources };
 }
 
 /** Every description on the search path, each id once (the first directory wins), sorted by id. */
-export function loadCatalog(dirs: readonly string[]): HardwareDescription[] {
+export function loadCatalog(dirs: readonly string[], within?: readonly string[]): HardwareDescription[] {
   const byId = new Map<string, HardwareDescription>();
   for (const dir of dirs) {
     let names: string[];
@@ -85,7 +97,7 @@ export function loadCatalog(dirs: readonly string[]): HardwareDescription[] {
     }
     for (const name of names.filter((n) => /\.ya?ml$/.test(n)).sort()) {
       const id = name.replace(/\.ya?ml$/, '');
-      if (!byId.has(id)) byId.set(id, loadHardwareFile(join(dir, name)));
+      if (!byId.has(id)) byId.set(id, loadHardwareFile(join(dir, name), within));
     }
   }
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

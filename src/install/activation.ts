@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
+import { displayFile } from '../fsutil/display.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
+import { checkedHostFile, readHostFile } from '../schema/host-files.js';
 import type { ActivateContext } from '../templates/contexts.js';
 
 // Groups with a fixed GID in Debian's base-passwd: a system that lacks them gets the same
@@ -121,11 +121,11 @@ function passwordHash(profile: ResolvedProfile, index: number): string {
   const user = profile.data.users[index];
   if (user?.hashedPassword !== undefined) return user.hashedPassword;
   if (user?.hashedPasswordFile === undefined) return '';
-  const origin = (profile.origins[`users[${index}].hashedPasswordFile`] ?? profile.path).replace(/:\d+:\d+$/, '');
-  const path = resolvePath(dirname(origin), user.hashedPasswordFile);
-  const hash = readFileSync(path, 'utf8').trim();
+  const file = checkedHostFile(profile.sources, `users[${index}].hashedPasswordFile`);
+  const hash = readHostFile(file).toString('utf8').trim();
   if (hash.includes('\n') || hash.includes(':')) {
-    throw new BootforgeError('BF_INVALID_VALUE', `${path} must hold one password hash on one line`, {
+    throw new BootforgeError('BF_INVALID_VALUE', `${displayFile(file.path)} must hold one password hash on one line`, {
+      loc: file.loc,
       hint: 'mkpasswd -m yescrypt > FILE',
     });
   }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
+import { checkedHostFile, readHostFile } from '../schema/host-files.js';
 import type { ActivateContext } from '../templates/contexts.js';
 import { renderTemplate } from '../templates/render.js';
 import { HARDWARE_DIR, type HardwareVariant } from './hardware.js';
@@ -211,10 +210,8 @@ function profileFiles(profile: ResolvedProfile, activation: ActivateContext): Ge
   return profile.data.files.map((f, i) => {
     let data: Buffer;
     if (f.content !== undefined) data = text(f.content);
-    else if (f.source !== undefined) {
-      const origin = (profile.origins[`files[${i}].source`] ?? profile.path).replace(/:\d+:\d+$/, '');
-      data = readFileSync(resolvePath(dirname(origin), f.source));
-    } else data = Buffer.alloc(0);
+    else if (f.source !== undefined) data = readHostFile(checkedHostFile(profile.sources, `files[${i}].source`));
+    else data = Buffer.alloc(0);
     const [user = 'root', group = user] = f.owner.split(':');
     return {
       path: f.path,

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
+import { readHostFile } from '../schema/host-files.js';
 
 /** What one hardware description changes in an installed system, for detection at install time. */
 export interface HardwareVariant {
@@ -55,10 +54,7 @@ export function hardwareVariants(profile: ResolvedProfile): HardwareVariant[] {
               },
             );
           }
-          const content =
-            d.source !== undefined
-              ? readFileSync(resolvePath(dirname(q.loc.file), d.source), 'utf8')
-              : (d.content ?? '');
+          const content = q.source !== undefined ? readHostFile(q.source).toString('utf8') : (d.content ?? '');
           return { path: d.path, content, mode: d.mode ?? '0644' };
         }),
     };

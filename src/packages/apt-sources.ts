@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readInputText } from '../fsutil/read-input.js';
 
 /** One `deb` source of the host's apt configuration. */
 export interface AptSource {
@@ -27,12 +28,8 @@ export function readAptSources(aptDir = '/etc/apt'): AptSource[] {
     // No sources.list.d: only sources.list, if any.
   }
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
+    if (!existsSync(file)) continue;
+    const text = readInputText(file, { kind: 'apt source' });
     if (file.endsWith('.list')) out.push(...parseOneLineSources(text, file));
     else if (file.endsWith('.sources')) out.push(...parseDeb822Sources(text, file));
   }

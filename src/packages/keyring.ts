@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { readKeys, type Key } from 'openpgp';
 import { BootforgeError } from '../errors/index.js';
+import { readInput } from '../fsutil/read-input.js';
 import type { RepoSuite } from './repo-config.js';
 
 /** Reads a keyring: a binary one (/usr/share/keyrings/*.gpg) or an armored key block. */
@@ -8,11 +8,7 @@ export async function loadKeyring(ref: RepoSuite['keyring']): Promise<Key[]> {
   let bytes: Buffer;
   if ('inline' in ref) bytes = Buffer.from(ref.inline);
   else {
-    try {
-      bytes = readFileSync(ref.path);
-    } catch (cause) {
-      throw new BootforgeError('BF_FILE_NOT_FOUND', `cannot read keyring ${ref.path}`, { cause });
-    }
+    bytes = readInput(ref.path, { kind: 'keyring' });
   }
   const armored = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
   try {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
+import { readInputText } from '../fsutil/read-input.js';
 import { writeFileAtomic } from './cache.js';
 import type { SuiteState } from './repository.js';
 import type { ResolvedPackage } from './resolve.js';
@@ -118,12 +119,9 @@ export function writeLock(path: string, lock: LockFile): void {
 }
 
 export function readLock(path: string): LockFile | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
+  // No lock yet is normal; anything else there (too large, a FIFO) is an error.
+  if (!existsSync(path)) return undefined;
+  const text = readInputText(path, { kind: 'lock' });
   let lock: LockFile;
   try {
     lock = JSON.parse(text) as LockFile;

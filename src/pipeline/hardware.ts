@@ -2,10 +2,11 @@ import { quirkReports, type QuirkReport } from '../hardware/apply.js';
 import { hardwareSearchPath, loadCatalog, pickHardware, type HardwareDescription } from '../hardware/catalog.js';
 import { detect, type DetectReport } from '../hardware/detect.js';
 import { readSysfs } from '../hardware/sysfs.js';
+import { allowedSourceRoots, sourceRoots } from '../schema/host-files.js';
 
 /** All hardware descriptions on the search path (user folders first, then the bundled ones). */
 export function listHardware(dirs: readonly string[] = []): HardwareDescription[] {
-  return loadCatalog(hardwareSearchPath(dirs));
+  return loadCatalog(hardwareSearchPath(dirs), sourceRoots(undefined, allowedSourceRoots()));
 }
 
 /** One description and its quirks, gated against a kernel release when one is given. */

@@ -1,8 +1,10 @@
+import { dirname } from 'node:path';
 import type { SourceLoc } from '../errors/index.js';
 import { quirkReports } from '../hardware/apply.js';
 import { hardwareSearchPath, loadCatalog, pickHardware, type HardwareDescription } from '../hardware/catalog.js';
 import { loadProfile } from '../profile/load.js';
 import { resolveProfile, type ResolvedProfile } from '../profile/resolve.js';
+import { sourceRoots } from '../schema/host-files.js';
 import { nodeAt } from '../yaml/located.js';
 import { closurePackages, type PackageSource } from './packages.js';
 
@@ -11,14 +13,20 @@ export interface ResolveOptions {
   /** Hardware ids from the command line; they replace the profile's own selection. */
   readonly hardware?: readonly string[];
   readonly hardwareDirs?: readonly string[];
+  /** Folders the profile's paths may also lead into (--source-root, BOOTFORGE_SOURCE_ROOTS). */
+  readonly sourceRoots?: readonly string[];
   /** The kernel release quirks are gated against; unknown until the lock says. */
   readonly kernelVersion?: string;
 }
 
 /** Profile + hardware → the resolved profile every later stage reads. */
 export function resolve(options: ResolveOptions): { resolved: ResolvedProfile; catalog: HardwareDescription[] } {
-  const profile = loadProfile(options.profile);
-  const catalog = loadCatalog(hardwareSearchPath(options.hardwareDirs ?? []));
+  const allowed = options.sourceRoots ?? [];
+  const profile = loadProfile(options.profile, { sourceRoots: allowed });
+  const catalog = loadCatalog(
+    hardwareSearchPath(options.hardwareDirs ?? []),
+    sourceRoots(dirname(profile.path), allowed),
+  );
   const selection = profile.data.hardware;
   let mode: 'fixed' | 'auto';
   let ids: { id: string; loc?: SourceLoc }[];

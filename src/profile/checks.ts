@@ -1,18 +1,52 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BootforgeError, type ErrorCode, type SourceLoc } from '../errors/index.js';
+import { BootforgeError, isBootforgeError, type ErrorCode, type SourceLoc } from '../errors/index.js';
+import type { InputKind } from '../fsutil/read-input.js';
+import { checkHostFile, type HostFile } from '../schema/host-files.js';
 import { displayPath } from '../schema/issues.js';
 import { nodeAt, type LNode } from '../yaml/located.js';
 import { formatLoc } from '../yaml/merge.js';
 import type { ProfileData } from './schema.js';
 
-/** Rules that span several fields, or need the file system; the schema checks each field alone. */
-export function checkProfile(data: ProfileData, tree: LNode, _top: string): BootforgeError[] {
+function locIn(tree: LNode, path: readonly PropertyKey[]): SourceLoc {
+  const found = nodeAt(tree, path);
+  return (found.node ?? found.nearest).loc;
+}
+
+/**
+ * Checks every host file the profile names (files[].source, users[].hashedPasswordFile): inside
+ * `within`, a regular file, within its size bound. Build steps read exactly these files.
+ */
+export function checkHostFiles(
+  data: ProfileData,
+  tree: LNode,
+  within: readonly string[],
+): { files: ReadonlyMap<string, HostFile>; errors: BootforgeError[] } {
+  const files = new Map<string, HostFile>();
   const errors: BootforgeError[] = [];
-  const locOf = (path: readonly PropertyKey[]): SourceLoc => {
-    const found = nodeAt(tree, path);
-    return (found.node ?? found.nearest).loc;
+  const check = (path: readonly PropertyKey[], ref: string | undefined, kind: InputKind): void => {
+    if (ref === undefined) return;
+    const loc = locIn(tree, path);
+    try {
+      // A path is relative to the file that wrote it, which its location names.
+      files.set(displayPath(path), checkHostFile(ref, resolve(loc.file), { kind, within, loc }));
+    } catch (e) {
+      if (!isBootforgeError(e)) throw e;
+      const hint = e.code === 'BF_FILE_NOT_FOUND' ? 'the path is relative to the profile that names it' : e.hint;
+      errors.push(new BootforgeError(e.code, `${displayPath(path)}: ${e.message}`, { loc, ...(hint ? { hint } : {}) }));
+    }
   };
+  // A file with both content and source is refused by checkProfile; its source is not read.
+  data.files.forEach((f, i) =>
+    check(['files', i, 'source'], f.content === undefined ? f.source : undefined, 'source file'),
+  );
+  data.users.forEach((u, i) => check(['users', i, 'hashedPasswordFile'], u.hashedPasswordFile, 'password hash file'));
+  return { files, errors };
+}
+
+/** Rules that span several fields; the schema checks each field alone. */
+export function checkProfile(data: ProfileData, tree: LNode): BootforgeError[] {
+  const errors: BootforgeError[] = [];
+  const locOf = (path: readonly PropertyKey[]): SourceLoc => locIn(tree, path);
   const keyLocOf = (path: readonly PropertyKey[]): SourceLoc => {
     const found = nodeAt(tree, path);
     return found.keyLoc ?? (found.node ?? found.nearest).loc;
@@ -31,9 +65,6 @@ export function checkProfile(data: ProfileData, tree: LNode, _top: string): Boot
       }),
     );
   };
-  /** A host path is relative to the file that wrote it, which its location names. */
-  const hostFile = (path: readonly PropertyKey[], value: string): string => resolve(locOf(path).file, '..', value);
-
   const uids = new Map<number, readonly PropertyKey[]>();
   data.users.forEach((user, i) => {
     const at = ['users', i] as const;
@@ -41,19 +72,6 @@ export function checkProfile(data: ProfileData, tree: LNode, _top: string): Boot
       fail('BF_INVALID_VALUE', [...at, 'hashedPasswordFile'], 'give hashedPassword or hashedPasswordFile, not both', {
         key: true,
       });
-    }
-    if (
-      user.hashedPasswordFile !== undefined &&
-      !existsSync(hostFile([...at, 'hashedPasswordFile'], user.hashedPasswordFile))
-    ) {
-      fail(
-        'BF_FILE_NOT_FOUND',
-        [...at, 'hashedPasswordFile'],
-        `file ${JSON.stringify(user.hashedPasswordFile)} does not exist`,
-        {
-          hint: 'the path is relative to the profile that names it',
-        },
-      );
     }
     if (user.name === 'root' && user.uid !== undefined) {
       fail('BF_RESERVED_UID', [...at, 'uid'], 'root always has uid 0; omit uid');
@@ -82,10 +100,6 @@ export function checkProfile(data: ProfileData, tree: LNode, _top: string): Boot
         at,
         has === 0 ? `${file.path} has neither content nor source` : `${file.path} has both content and source`,
       );
-    } else if (file.source !== undefined && !existsSync(hostFile([...at, 'source'], file.source))) {
-      fail('BF_FILE_NOT_FOUND', [...at, 'source'], `source file ${JSON.stringify(file.source)} does not exist`, {
-        hint: 'the path is relative to the profile that names it',
-      });
     }
   });
 

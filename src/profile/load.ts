@@ -1,11 +1,13 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BootforgeError, type SourceLoc } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
+import { confinedRealPath, readInputText } from '../fsutil/read-input.js';
+import { sourceRoots, type HostFile } from '../schema/host-files.js';
 import { issuesToErrors } from '../schema/issues.js';
 import { parseLocated, toPlain, type LMap, type LNode } from '../yaml/located.js';
 import { checkKeyedDuplicates, formatLoc, mergeNodes, type MergeOptions } from '../yaml/merge.js';
-import { checkProfile } from './checks.js';
+import { checkHostFiles, checkProfile } from './checks.js';
 import { ProfileSchema, type ProfileData } from './schema.js';
 
 export const PROFILE_MERGE: MergeOptions = {
@@ -23,6 +25,13 @@ export interface LoadedProfile {
   /** The merged located tree: where each value was written. */
   readonly tree: LNode;
   readonly data: ProfileData;
+  /** The host files it names (files[].source, hashedPasswordFile), checked, by data path ("files[0].source"). */
+  readonly sources: ReadonlyMap<string, HostFile>;
+}
+
+export interface LoadOptions {
+  /** Folders the person running bootforge allowed paths to lead into (see allowedSourceRoots). */
+  readonly sourceRoots?: readonly string[];
 }
 
 interface ParsedFile {
@@ -31,20 +40,17 @@ interface ParsedFile {
   readonly extends: readonly { target: string; loc: SourceLoc }[];
 }
 
-function readProfileFile(path: string, from?: SourceLoc): ParsedFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new BootforgeError(
-      from ? 'BF_EXTENDS_MISSING' : 'BF_FILE_NOT_FOUND',
-      from ? `extends names ${displayFile(path)}, which does not exist` : `cannot read profile ${displayFile(path)}`,
-      { ...(from ? { loc: from } : {}), cause },
-    );
-  }
+const YAML_FILE = /\.ya?ml$/;
+
+/** Reads one profile file: the top one from anywhere, a parent only as a .yaml file inside `within`. */
+function readProfileFile(path: string, within: readonly string[], from?: SourceLoc): ParsedFile {
+  const text = from === undefined ? readInputText(path, { kind: 'profile' }) : readParent(path, within, from);
   const { root } = parseLocated(text, displayFile(path));
   if (root.kind !== 'map') {
-    throw new BootforgeError('BF_TYPE', 'a profile must be a mapping of keys to values', { loc: root.loc });
+    // Not a profile at all (a secret named by mistake?): the code frame must not show its content.
+    throw new BootforgeError('BF_TYPE', 'a profile must be a mapping of keys to values', {
+      loc: { ...root.loc, redact: true },
+    });
   }
   const ext = root.entries.get('extends')?.value;
   const targets: { target: string; loc: SourceLoc }[] = [];
@@ -59,17 +65,33 @@ function readProfileFile(path: string, from?: SourceLoc): ParsedFile {
   return { path, root, extends: targets };
 }
 
+/**
+ * A parent must be a profile (.yaml, also after symbolic links), so that an error's code frame can
+ * never show another file, and must lie inside `within`.
+ */
+function readParent(path: string, within: readonly string[], from: SourceLoc): string {
+  const options = { kind: 'profile', within, loc: from, missingCode: 'BF_EXTENDS_MISSING' } as const;
+  if (!YAML_FILE.test(path) || !YAML_FILE.test(confinedRealPath(path, options))) {
+    throw new BootforgeError(
+      'BF_INVALID_VALUE',
+      `extends names ${displayFile(path)}, which is not a profile: a .yaml or .yml file, also after symbolic links`,
+      { loc: from, hint: 'extends takes a path to a profile, or its name without the extension' },
+    );
+  }
+  return readInputText(path, options);
+}
+
 /** "base" means base.yaml beside the profile; anything with a slash or .yaml is a path relative to it. */
 function resolveExtends(from: string, ref: string): string {
   const dir = dirname(from);
-  if (/[/\\]/.test(ref) || /\.ya?ml$/.test(ref)) return resolve(dir, ref);
+  if (/[/\\]/.test(ref) || YAML_FILE.test(ref)) return resolve(dir, ref);
   const yaml = resolve(dir, `${ref}.yaml`);
   const yml = resolve(dir, `${ref}.yml`);
   return !existsSync(yaml) && existsSync(yml) ? yml : yaml;
 }
 
 /** Parents before children, each file once (a diamond's shared base is merged once). */
-function linearize(top: string): ParsedFile[] {
+function linearize(top: string, within: readonly string[]): ParsedFile[] {
   const order: ParsedFile[] = [];
   const done = new Set<string>();
   const visiting: string[] = [];
@@ -84,7 +106,7 @@ function linearize(top: string): ParsedFile[] {
         from ? { loc: from } : {},
       );
     }
-    const file = readProfileFile(path, from);
+    const file = readProfileFile(path, within, from);
     visiting.push(path);
     for (const e of file.extends) visit(e.target, e.loc);
     visiting.pop();
@@ -102,9 +124,10 @@ function withoutPerFileKeys(root: LMap, isTop: boolean): LMap {
   return { ...root, entries };
 }
 
-export function loadProfile(file: string): LoadedProfile {
+export function loadProfile(file: string, options: LoadOptions = {}): LoadedProfile {
   const path = resolve(file);
-  const files = linearize(path);
+  const within = sourceRoots(dirname(path), options.sourceRoots ?? []);
+  const files = linearize(path, within);
   let tree: LNode | undefined;
   for (const f of files) {
     const own = withoutPerFileKeys(f.root as LMap, f.path === path);
@@ -117,8 +140,9 @@ export function loadProfile(file: string): LoadedProfile {
     BootforgeError.throwAll(issuesToErrors(parsed.error.issues, tree, ProfileSchema, plain));
     throw new BootforgeError('BF_INTERNAL', 'validation failed without an error');
   }
-  BootforgeError.throwAll(checkProfile(parsed.data, tree, path));
-  return { path, files: files.map((f) => f.path), tree, data: parsed.data };
+  const sources = checkHostFiles(parsed.data, tree, within);
+  BootforgeError.throwAll([...checkProfile(parsed.data, tree), ...sources.errors]);
+  return { path, files: files.map((f) => f.path), tree, data: parsed.data, sources: sources.files };
 }
 
 export { formatLoc };

@@ -1,8 +1,9 @@
 import { BootforgeError, type SourceLoc } from '../errors/index.js';
 import type { QuirkReport } from '../hardware/apply.js';
 import type { MatchRule } from '../hardware/schema.js';
+import type { HostFile } from '../schema/host-files.js';
 import { displayPath } from '../schema/issues.js';
-import { nodeAt, type LNode } from '../yaml/located.js';
+import { nodeAt, userRecord, type LNode } from '../yaml/located.js';
 import { formatLoc } from '../yaml/merge.js';
 import type { LoadedProfile } from './load.js';
 import type { FileSpec, ProfileData } from './schema.js';
@@ -40,6 +41,8 @@ export interface ResolvedProfile {
   readonly origins: Readonly<Record<string, Origin>>;
   /** For values a hardware quirk contributed, why. */
   readonly why: Readonly<Record<string, string>>;
+  /** The host files `data` names (files[].source, users[].hashedPasswordFile), checked, by data path. */
+  readonly sources: ReadonlyMap<string, HostFile>;
 }
 
 function paramKey(param: string): string {
@@ -84,8 +87,9 @@ export function resolveProfile(profile: LoadedProfile, hardware: HardwarePlan): 
   const firmware: { package: string; files: string[] }[] = [];
   const install = [...d.packages.install];
   const files: FileSpec[] = [...d.files];
-  const origins: Record<string, Origin> = {};
-  const why: Record<string, string> = {};
+  const sources = new Map(profile.sources);
+  const origins = userRecord<Origin>();
+  const why = userRecord<string>();
   const extraOrigins: [string, SourceLoc, string | undefined][] = [];
   const paramOwner = new Map<string, QuirkReport | 'profile'>(params.map((p) => [paramKey(p), 'profile']));
   const quirks: QuirkReport[] = [];
@@ -167,6 +171,7 @@ export function resolveProfile(profile: LoadedProfile, hardware: HardwarePlan): 
         }
         const { why: _w, kernel: _k, ...file } = data as FileSpec & { why?: string; kernel?: string };
         files.push(file);
+        if (q.source !== undefined) sources.set(`files[${files.length - 1}].source`, q.source);
         extraOrigins.push([`files[${files.length - 1}]`, q.loc, q.why]);
         break;
       }
@@ -200,5 +205,6 @@ export function resolveProfile(profile: LoadedProfile, hardware: HardwarePlan): 
     hardware: { ...hardware, quirks },
     origins,
     why,
+    sources,
   };
 }

@@ -84,11 +84,19 @@ export const passwordHash = rule(
   description: 'yescrypt ($y$...) or sha512-crypt ($6$...) hash, as printed by `mkpasswd -m yescrypt`; "!" locks the password.',
   pattern: `${YESCRYPT_RE.source}|${SHA512_RE.source}|${LOCKED_RE.source}`,
 });
+const HASH_KINDS: ReadonlyMap<string, string> = new Map([
+  ['1', 'md5-crypt'],
+  ['5', 'sha256-crypt'],
+  ['2a', 'bcrypt'],
+  ['2b', 'bcrypt'],
+  ['2y', 'bcrypt'],
+  ['y', 'yescrypt'],
+  ['6', 'sha512-crypt'],
+]);
 export const strongPasswordHash = rule(passwordHash, 'BF_PASSWORD_HASH', (h) => {
   if (!h.startsWith('$') || YESCRYPT_RE.test(h) || SHA512_RE.test(h)) return undefined;
   const kind = /^\$([^$]*)\$/.exec(h)?.[1] ?? '?';
-  const names: Record<string, string> = { '1': 'md5-crypt', '5': 'sha256-crypt', '2a': 'bcrypt', '2b': 'bcrypt', '2y': 'bcrypt', y: 'yescrypt', '6': 'sha512-crypt' };
-  const name = names[kind];
+  const name = HASH_KINDS.get(kind);
   return name === 'yescrypt' || name === 'sha512-crypt'
     ? `malformed ${name} hash`
     : `password hash of kind $${kind}$${name ? ` (${name})` : ''} is not accepted`;

@@ -45,7 +45,25 @@ export interface LMap extends Base {
 }
 export type LNode = LScalar | LSeq | LMap;
 
-const TAGS: Record<string, Priority> = { '!default': 'default', '!override': 'override' };
+const TAGS: ReadonlyMap<string, Priority> = new Map([
+  ['!default', 'default'],
+  ['!override', 'override'],
+]);
+
+/**
+ * Keys that name internals of JavaScript objects rather than data: written into a plain object,
+ * `__proto__` replaces its prototype and the others shadow what code reads from every object.
+ * No profile or hardware field has such a name, so they are refused wherever they appear.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  'prototype',
+]);
+
+/** An object keyed by user strings: without a prototype, no key can reach one. */
+export function userRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 
 export interface ParsedYaml {
   readonly root: LNode;
@@ -97,7 +115,7 @@ export function parseLocated(text: string, displayPath: string): ParsedYaml {
       });
     }
     let priority: Priority = 'normal';
-    const p = node.tag === undefined ? undefined : TAGS[node.tag];
+    const p = node.tag === undefined ? undefined : TAGS.get(node.tag);
     if (node.tag !== undefined) {
       if (p === undefined && !node.tag.startsWith('tag:yaml.org,2002:')) {
         throw new BootforgeError('BF_YAML_SYNTAX', `unknown tag ${node.tag}`, {
@@ -130,7 +148,15 @@ export function parseLocated(text: string, displayPath: string): ParsedYaml {
         if (!isScalar(keyNode) || (typeof keyNode.value !== 'string' && typeof keyNode.value !== 'number')) {
           throw new BootforgeError('BF_YAML_SYNTAX', 'mapping keys must be plain names', { loc: keyLoc });
         }
-        entries.set(String(keyNode.value), { keyLoc, value: convert(pair.value as YamlNode | null, keyRange[1]) });
+        const key = String(keyNode.value);
+        if (RESERVED_KEYS.has(key)) {
+          throw new BootforgeError(
+            'BF_YAML_RESERVED_KEY',
+            `key ${JSON.stringify(key)} names an internal of JavaScript objects, not data`,
+            { loc: keyLoc },
+          );
+        }
+        entries.set(key, { keyLoc, value: convert(pair.value as YamlNode | null, keyRange[1]) });
       }
       return { kind: 'map', entries, loc, priority };
     }
@@ -164,7 +190,7 @@ export function toPlain(node: LNode): unknown {
     case 'seq':
       return node.items.map(toPlain);
     case 'map': {
-      const out: Record<string, unknown> = {};
+      const out = userRecord<unknown>();
       for (const [k, e] of node.entries) out[k] = toPlain(e.value);
       return out;
     }

@@ -3,7 +3,7 @@ import { BootforgeError } from '../../errors/index.js';
 import { displayFile } from '../../fsutil/display.js';
 import { build } from '../../pipeline/build.js';
 import { formatSize } from '../../schema/size.js';
-import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, SOURCE_ROOT_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface BuildCliOptions extends ProfileCliOptions {
@@ -22,6 +22,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       .argument('<profile>', 'profile YAML file')
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
+      .option(...SOURCE_ROOT_OPTION)
       .option('--out <dir>', 'output folder (default: out/<profile name>)')
       .option('--format <format>', 'raw (always written) and, with qcow2, also installer.qcow2 (needs qemu-img)', 'raw')
       .option('--bundle', 'also write the first generation as an update bundle (<id>-<profile>.bundle)'),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { displayFile } from '../../fsutil/display.js';
 import { bundle } from '../../pipeline/bundle.js';
 import { formatSize } from '../../schema/size.js';
-import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, SOURCE_ROOT_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface BundleCliOptions extends ProfileCliOptions {
@@ -21,6 +21,7 @@ export function registerBundle(program: Command, ctx: CliContext): void {
       .argument('<profile>', 'profile YAML file')
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
+      .option(...SOURCE_ROOT_OPTION)
       .option('--out <dir>', 'output folder (default: out/<profile name>-bundles)')
       .option(
         '--base <bundle>',

@@ -3,8 +3,16 @@ import { displayFile } from '../../fsutil/display.js';
 import type { QuirkReport } from '../../hardware/apply.js';
 import { resolve } from '../../pipeline/resolve.js';
 import type { ResolvedProfile } from '../../profile/resolve.js';
+import { userRecord } from '../../yaml/located.js';
 import { formatLoc } from '../../yaml/merge.js';
-import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import {
+  resolveOptionsOf,
+  HARDWARE_DIR_OPTION,
+  SOURCE_ROOT_OPTION,
+  HARDWARE_OPTION,
+  type CliContext,
+  type HardwareCliOptions,
+} from '../context.js';
 
 export interface Annotated {
   readonly from: string;
@@ -13,7 +21,7 @@ export interface Annotated {
 
 /** The machine-readable explanation; its shape is covered by a snapshot test. */
 export function explainJson(r: ResolvedProfile) {
-  const annotations: Record<string, Annotated> = {};
+  const annotations = userRecord<Annotated>();
   for (const key of Object.keys(r.origins).sort()) {
     const why = Object.entries(r.why).find(
       ([p]) => key === p || key.startsWith(`${p}.`) || key.startsWith(`${p}[`),
@@ -109,15 +117,11 @@ export function registerExplain(program: Command, ctx: CliContext): void {
     .argument('<profile>', 'profile YAML file')
     .option(...HARDWARE_OPTION)
     .option(...HARDWARE_DIR_OPTION)
+    .option(...SOURCE_ROOT_OPTION)
     .option('--kernel-version <version>', 'kernel release to check version-gated quirks against')
     .option('--json', 'print JSON')
-    .action(
-      (
-        profile: string,
-        opts: { hardware?: string[]; hardwareDir?: string[]; kernelVersion?: string; json?: boolean },
-      ) => {
-        const { resolved } = resolve(resolveOptionsOf(profile, opts));
-        ctx.out(opts.json ? JSON.stringify(explainJson(resolved), null, 2) : explainText(resolved));
-      },
-    );
+    .action((profile: string, opts: HardwareCliOptions & { json?: boolean }) => {
+      const { resolved } = resolve(resolveOptionsOf(profile, opts));
+      ctx.out(opts.json ? JSON.stringify(explainJson(resolved), null, 2) : explainText(resolved));
+    });
 }

@@ -3,7 +3,7 @@ import { displayFile } from '../../fsutil/display.js';
 import { buildInitrd } from '../../pipeline/initrd-api.js';
 import { formatSize } from '../../schema/size.js';
 import { BootforgeError } from '../../errors/index.js';
-import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, SOURCE_ROOT_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface InitrdOptions extends ProfileCliOptions {
@@ -24,6 +24,7 @@ export function registerInitrd(program: Command, ctx: CliContext): void {
       .argument('<profile>', 'profile YAML file')
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
+      .option(...SOURCE_ROOT_OPTION)
       .option('-o, --output <file>', 'where to write the initrd', 'initrd.img')
       .option('--role <role>', `what the initrd does after /init: ${ROLES.join(', ')}`, 'probe')
       .option('--marker <text>', 'probe role: the text of the "bootforge-probe: OK <marker>" line')

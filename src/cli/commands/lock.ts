@@ -5,7 +5,14 @@ import { currentLock, lockPathFor, lockProfile, openPackageSource, repoSettingsO
 import { resolve } from '../../pipeline/resolve.js';
 import type { LockFile } from '../../packages/lock.js';
 import { formatSize } from '../../schema/size.js';
-import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import {
+  resolveOptionsOf,
+  HARDWARE_DIR_OPTION,
+  SOURCE_ROOT_OPTION,
+  HARDWARE_OPTION,
+  type CliContext,
+  type HardwareCliOptions,
+} from '../context.js';
 import { reporterFor } from '../reporter.js';
 import { addSourceOptions, sourceFlags, type SourceCliOptions } from '../source-options.js';
 
@@ -33,44 +40,40 @@ export function registerLock(program: Command, ctx: CliContext): void {
       .argument('<profile>', 'profile YAML file')
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
+      .option(...SOURCE_ROOT_OPTION)
       .option('--check', 'only check that the lock exists and matches the profile (for CI); reads no mirror'),
-  ).action(
-    async (
-      profilePath: string,
-      o: SourceCliOptions & { hardware?: string[]; hardwareDir?: string[]; check?: boolean },
-    ) => {
-      const { resolved } = resolve(resolveOptionsOf(profilePath, o));
-      if (o.check) {
-        const lock = currentLock(resolved);
-        if (!lock) {
-          throw new BootforgeError('BF_LOCK_STALE', `${displayFile(lockPathFor(resolved.path))} does not exist`, {
-            hint: `run bootforge lock ${profilePath}`,
-          });
-        }
-        ctx.out(`${displayFile(lockPathFor(resolved.path))} matches the profile`);
-        return;
+  ).action(async (profilePath: string, o: SourceCliOptions & HardwareCliOptions & { check?: boolean }) => {
+    const { resolved } = resolve(resolveOptionsOf(profilePath, o));
+    if (o.check) {
+      const lock = currentLock(resolved);
+      if (!lock) {
+        throw new BootforgeError('BF_LOCK_STALE', `${displayFile(lockPathFor(resolved.path))} does not exist`, {
+          hint: `run bootforge lock ${profilePath}`,
+        });
       }
-      const reporter = reporterFor(o);
-      const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
-      const { path, lock, previous } = await lockProfile(resolved, source);
-      reporter.close();
-      if (o.json) {
-        ctx.out(
-          JSON.stringify(
-            { path: displayFile(path), inputsSha256: lock.inputsSha256, changes: lockChanges(previous, lock) },
-            null,
-            2,
-          ),
-        );
-        return;
-      }
-      for (const [name, { packages }] of Object.entries(lock.closures)) {
-        const size = packages.reduce((n, p) => n + p.size, 0);
-        ctx.out(`${name}: ${packages.length} packages, ${formatSize(size)}`);
-      }
-      const changes = lockChanges(previous, lock);
-      if (previous) ctx.out(changes.length ? `changes:\n  ${changes.join('\n  ')}` : 'no package changes');
-      ctx.out(`wrote ${displayFile(path)}`);
-    },
-  );
+      ctx.out(`${displayFile(lockPathFor(resolved.path))} matches the profile`);
+      return;
+    }
+    const reporter = reporterFor(o);
+    const source = openPackageSource(repoSettingsOf(resolved), sourceFlags(o), reporter);
+    const { path, lock, previous } = await lockProfile(resolved, source);
+    reporter.close();
+    if (o.json) {
+      ctx.out(
+        JSON.stringify(
+          { path: displayFile(path), inputsSha256: lock.inputsSha256, changes: lockChanges(previous, lock) },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    for (const [name, { packages }] of Object.entries(lock.closures)) {
+      const size = packages.reduce((n, p) => n + p.size, 0);
+      ctx.out(`${name}: ${packages.length} packages, ${formatSize(size)}`);
+    }
+    const changes = lockChanges(previous, lock);
+    if (previous) ctx.out(changes.length ? `changes:\n  ${changes.join('\n  ')}` : 'no package changes');
+    ctx.out(`wrote ${displayFile(path)}`);
+  });
 }

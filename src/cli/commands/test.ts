@@ -15,7 +15,13 @@ import {
   type BootTestResult,
   type BootTestTimeouts,
 } from '../../pipeline/boot-test.js';
-import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, resolveOptionsOf, type CliContext } from '../context.js';
+import {
+  HARDWARE_DIR_OPTION,
+  SOURCE_ROOT_OPTION,
+  HARDWARE_OPTION,
+  resolveOptionsOf,
+  type CliContext,
+} from '../context.js';
 import { reporterFor } from '../reporter.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
@@ -59,6 +65,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
       .argument('<profile>', 'profile YAML file')
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
+      .option(...SOURCE_ROOT_OPTION)
       .option('--image <installer.img>', 'test this image (with manifest.json beside it) instead of building one')
       .option('--out <dir>', 'output folder of the build (default: out/<profile name>)')
       .option('--work-dir <dir>', 'serial logs and the target disk (default: <out>/test)')

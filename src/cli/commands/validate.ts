@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
 import { resolve } from '../../pipeline/resolve.js';
 import { displayFile } from '../../fsutil/display.js';
-import { resolveOptionsOf, HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import {
+  resolveOptionsOf,
+  HARDWARE_DIR_OPTION,
+  SOURCE_ROOT_OPTION,
+  HARDWARE_OPTION,
+  type CliContext,
+  type HardwareCliOptions,
+} from '../context.js';
 
 export function registerValidate(program: Command, ctx: CliContext): void {
   program
@@ -10,8 +17,9 @@ export function registerValidate(program: Command, ctx: CliContext): void {
     .argument('<profile>', 'profile YAML file')
     .option(...HARDWARE_OPTION)
     .option(...HARDWARE_DIR_OPTION)
+    .option(...SOURCE_ROOT_OPTION)
     .option('--kernel-version <version>', 'kernel release to check version-gated quirks against')
-    .action((profile: string, opts: { hardware?: string[]; hardwareDir?: string[]; kernelVersion?: string }) => {
+    .action((profile: string, opts: HardwareCliOptions) => {
       const { resolved } = resolve(resolveOptionsOf(profile, opts));
       const files = resolved.files.map((f) => displayFile(f)).join(' <- ');
       const hw =

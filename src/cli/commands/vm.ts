@@ -5,7 +5,7 @@ import { displayFile } from '../../fsutil/display.js';
 import { build } from '../../pipeline/build.js';
 import { VM_QUIT_HELP, vm, type VmPlan } from '../../pipeline/vm.js';
 import { formatSize, parseSize } from '../../schema/size.js';
-import { HARDWARE_DIR_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
+import { HARDWARE_DIR_OPTION, SOURCE_ROOT_OPTION, HARDWARE_OPTION, type CliContext } from '../context.js';
 import { addSourceOptions, openProfile, type ProfileCliOptions } from '../source-options.js';
 
 interface VmCliOptions extends ProfileCliOptions {
@@ -55,6 +55,7 @@ export function registerVm(program: Command, ctx: CliContext): void {
       .argument('[qemu-args...]', 'after --: more QEMU options, passed as given')
       .option(...HARDWARE_OPTION)
       .option(...HARDWARE_DIR_OPTION)
+      .option(...SOURCE_ROOT_OPTION)
       .option('--out <dir>', 'output folder of the build, for a profile (default: out/<profile name>)')
       .option('--target <file>', 'the target disk, raw or .qcow2 (default: <image dir>/vm/target.img)')
       .option('--disk-size <size>', 'size of a new target disk, e.g. 16GiB', '8GiB')

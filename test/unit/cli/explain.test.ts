@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 
@@ -68,5 +71,14 @@ describe('bootforge explain --json', () => {
     expect(cmdline).toContain('quiet');
     expect(cmdline).not.toContain('rtc_cmos');
     expect(r.stdout).toMatch(/\[pending\] framework-13-amd-7040 params: rtc_cmos.use_acpi_alarm=1/);
+  });
+
+  it('refuses a __proto__ key instead of reading the users under it (issue 15)', async () => {
+    const profile = join(mkdtempSync(join(tmpdir(), 'bf-proto-')), 'p.yaml');
+    writeFileSync(profile, 'name: p\n__proto__:\n  users: [{name: mallory, sudo: true}]\n');
+    const r = await runCli(['explain', profile]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toContain('mallory');
+    expect(r.stderr).toContain(':2:1: BF_YAML_RESERVED_KEY: key "__proto__"');
   });
 });

@@ -31,8 +31,10 @@ describe('invalid inputs give their exact error and exit 2', () => {
     // BF_NO_KEYRING needs a host without debian-archive-keyring: covered by a unit test instead.
     // The flash refusals need real block devices (loop devices, mounts): test/integration/flash and
     // test/unit/flash/safety.test.ts cover them.
+    // BF_INPUT_TOO_LARGE needs a file over 1 MiB: test/unit/cli/source-root.test.ts writes one.
     const hostDependent = [
       'BF_NO_KEYRING',
+      'BF_INPUT_TOO_LARGE',
       'BF_FLASH_FIXED',
       'BF_FLASH_MOUNTED',
       'BF_FLASH_SWAP',

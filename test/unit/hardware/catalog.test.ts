@@ -1,6 +1,17 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { BootforgeError } from '../../../src/errors/index.js';
 import { quirkReports } from '../../../src/hardware/apply.js';
-import { BUNDLED_HARDWARE_DIR, hardwareSearchPath, loadCatalog, pickHardware } from '../../../src/hardware/catalog.js';
+import {
+  BUNDLED_HARDWARE_DIR,
+  hardwareSearchPath,
+  loadCatalog,
+  loadHardwareFile,
+  pickHardware,
+} from '../../../src/hardware/catalog.js';
 import { matchAll } from '../../../src/hardware/match.js';
 
 const catalog = loadCatalog([BUNDLED_HARDWARE_DIR]);
@@ -89,5 +100,41 @@ describe('bundled hardware descriptions', () => {
     ).filter((q) => q.gate);
     for (const q of [...old, ...future]) expect(['applied', 'skipped']).toContain(q.status);
     expect(old.map((q) => q.status)).not.toEqual(future.map((q) => q.status));
+  });
+});
+
+describe('hostile hardware descriptions (issue 15)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-hw-'));
+  writeFileSync(join(dir, 'rules'), 'ACTION=="add"\n');
+  const write = (id: string, body: string): string => {
+    const file = join(dir, `${id}.yaml`);
+    writeFileSync(file, `id: ${id}\ndescription: d\n${body}\n`);
+    return file;
+  };
+  const code = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as BootforgeError).code;
+    }
+    return undefined;
+  };
+
+  it('reads a file source in its own folder, and refuses one outside every allowed folder', () => {
+    const ok = loadHardwareFile(write('own', 'files: [{path: /etc/udev/rules.d/x.rules, source: rules}]'));
+    expect(ok.sources.get('files[0].source')?.path).toBe(join(dir, 'rules'));
+    const leak = write('leak', 'files: [{path: /etc/x, source: /etc/passwd}]');
+    expect(code(() => loadHardwareFile(leak))).toBe('BF_SOURCE_OUTSIDE');
+    const up = write('up', 'files: [{path: /etc/x, source: ../../../../../etc/passwd}]');
+    expect(code(() => loadHardwareFile(up))).toBe('BF_SOURCE_OUTSIDE');
+  });
+
+  it('refuses a __proto__ key', () => {
+    expect(code(() => loadHardwareFile(write('proto', '__proto__: {generic: true}')))).toBe('BF_YAML_RESERVED_KEY');
+  });
+
+  it('refuses a description that is not a regular file', () => {
+    execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+    expect(code(() => loadHardwareFile(join(dir, 'fifo.yaml')))).toBe('BF_INPUT_NOT_FILE');
   });
 });

@@ -30,7 +30,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function description(id: string, match: unknown[], generic = false): HardwareDescription {
   const data = HardwareSchema.parse({ id, description: id, match, generic });
-  return { id, file: `${id}.yaml`, tree: parseLocated('{}', `${id}.yaml`).root, data };
+  return { id, file: `${id}.yaml`, tree: parseLocated('{}', `${id}.yaml`).root, data, sources: new Map() };
 }
 
 const driversOf = (d: DeviceFinding | undefined) =>

@@ -6,7 +6,7 @@ import { parseLocated } from '../../../src/yaml/located.js';
 
 function description(id: string, match: unknown[]): HardwareDescription {
   const data = HardwareSchema.parse({ id, description: id, match });
-  return { id, file: `${id}.yaml`, tree: parseLocated('{}', `${id}.yaml`).root, data };
+  return { id, file: `${id}.yaml`, tree: parseLocated('{}', `${id}.yaml`).root, data, sources: new Map() };
 }
 
 describe('DMI matching', () => {

@@ -46,3 +46,29 @@ describe('parseLocated', () => {
     expect(toPlain(parseLocated('# nothing\n', 'e.yaml').root)).toEqual({});
   });
 });
+
+describe('keys that are not data', () => {
+  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'])(
+    'refuses %j at its key, nested or not',
+    (key) => {
+      for (const [text, line, column] of [
+        [`${key}: 1\n`, 1, 1],
+        [`users:\n  - name: a\n    ${key}:\n      sudo: true\n`, 3, 5],
+      ] as const) {
+        try {
+          parseLocated(text, 'p.yaml');
+          expect.fail(`${key} was accepted`);
+        } catch (e) {
+          expect((e as BootforgeError).code).toBe('BF_YAML_RESERVED_KEY');
+          expect((e as BootforgeError).loc).toMatchObject({ file: 'p.yaml', line, column, length: key.length });
+        }
+      }
+    },
+  );
+
+  it('builds plain values without a prototype, so no key can reach one', () => {
+    const plain = toPlain(parseLocated('a:\n  b: [{c: 1}]\n', 'p.yaml').root) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(plain)).toBeNull();
+    expect(Object.getPrototypeOf(plain.a)).toBeNull();
+  });
+});
