@@ -347,7 +347,9 @@ describe('bootforge-gen interrupted at every step', () => {
       ).toEqual([]);
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // A switch is verified before it is unpacked (a copy, a listing, then tar): more steps, each
+    // a machine copied and a command run twice, on a host shared with other jobs.
+  }, 180_000);
 });
 
 /** The same machine in another folder (its files were copied there). */
