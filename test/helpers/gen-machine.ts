@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack, type Headers } from 'tar-stream';
+import { pack, type Header } from 'tar-stream';
 import type { TreeEntry } from '../../src/fstree/types.js';
 import { payloadHeader, tarOf, zstdFrames, type TarNaming } from '../../src/image/payload.js';
 import { deltaPlan, readBundleIndex } from '../../src/pipeline/delta.js';
@@ -124,14 +124,14 @@ export async function makeBundle(
 }
 
 /** A zstd-compressed tar of exactly these members, in this order (for bundles bootforge would never write). */
-export async function zstdTar(members: readonly (Headers & { data?: string })[]): Promise<Buffer> {
+export async function zstdTar(
+  members: readonly (Partial<Header> & { name: string; data?: string })[],
+): Promise<Buffer> {
   const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((resolve) => tar.on('end', resolve));
   for (const { data, ...h } of members) tar.entry({ mode: 0o644, mtime: new Date(0), ...h }, data ?? '');
   tar.finalize();
-  await done;
+  const chunks: Buffer[] = [];
+  for await (const c of tar) chunks.push(c as Buffer);
   const frames: Buffer[] = [];
   for await (const f of zstdFrames(Readable.from([Buffer.concat(chunks)]))) frames.push(f);
   return Buffer.concat(frames);

@@ -87,7 +87,11 @@ describe.each(GEN_SHELLS.map((s) => [s.join(' '), s] as const))(
       const name = `${'d'.repeat(32)}-demo`;
       const fix = (s: string) => s.replace('NAME', name).replace('BASE', a.name);
       const payload = await zstdTar(
-        members.map((e) => ({ ...e, name: fix(e.name), ...('linkname' in e ? { linkname: fix(e.linkname) } : {}) })),
+        members.map((e) => ({
+          ...e,
+          name: fix(e.name),
+          ...('linkname' in e && e.linkname ? { linkname: fix(e.linkname) } : {}),
+        })),
       );
       const bundle = craftedBundle(join(m.dir, 'evil.bundle'), payload, {
         payload_format: 'tar-delta',
