@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pack, type Header } from 'tar-stream';
 import type { TreeEntry } from '../../src/fstree/types.js';
 import { payloadHeader, tarOf, zstdFrames, type TarNaming } from '../../src/image/payload.js';
 import { deltaPlan, readBundleIndex } from '../../src/pipeline/delta.js';
@@ -45,20 +46,22 @@ const LOADER_GUID = '4a67b082-0a4c-41cf-b6c7-440b29bb8c4f';
 export async function makeBundle(
   dir: string,
   variant: string,
-  options: { tries?: number; base?: TestBundle } = {},
+  /** conf: generation.conf's text instead of the rendered template's. */
+  options: { tries?: number; base?: TestBundle; conf?: string } = {},
 ): Promise<TestBundle> {
   const kernel = Buffer.from(`kernel ${variant}\n`.repeat(1000));
   const initrd = Buffer.from(`initrd ${variant}\n`.repeat(500));
   const conf = Buffer.from(
-    renderTemplate('generation/generation.conf.sh.hbs', {
-      profile: 'demo',
-      kernel: '/boot/vmlinuz-6.1.0-test',
-      kernelRelease: '6.1.0-test',
-      initrd: '/usr/lib/bootforge/initrd.img',
-      params: `quiet panic=10 variant=${variant}`,
-      date: '2026-11-26',
-      tries: options.tries ?? 3,
-    }),
+    options.conf ??
+      renderTemplate('generation/generation.conf.sh.hbs', {
+        profile: 'demo',
+        kernel: '/boot/vmlinuz-6.1.0-test',
+        kernelRelease: '6.1.0-test',
+        initrd: '/usr/lib/bootforge/initrd.img',
+        params: `quiet panic=10 variant=${variant}`,
+        date: '2026-11-26',
+        tries: options.tries ?? 3,
+      }),
   );
   const files = new Map<string, { data: Buffer; mode: number }>([
     ['/boot/vmlinuz-6.1.0-test', { data: kernel, mode: 0o644 }],
@@ -118,6 +121,45 @@ export async function makeBundle(
   const path = join(dir, `${name}${options.base ? '.delta' : ''}.bundle`);
   writeFileSync(path, Buffer.concat([header, payload]));
   return { path, headerSha256: sha(header), name, id, kernel, initrd };
+}
+
+/** A zstd-compressed tar of exactly these members, in this order (for bundles bootforge would never write). */
+export async function zstdTar(
+  members: readonly (Partial<Header> & { name: string; data?: string })[],
+): Promise<Buffer> {
+  const tar = pack();
+  for (const { data, ...h } of members) tar.entry({ mode: 0o644, mtime: new Date(0), ...h }, data ?? '');
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of tar) chunks.push(c as Buffer);
+  const frames: Buffer[] = [];
+  for await (const f of zstdFrames(Readable.from([Buffer.concat(chunks)]))) frames.push(f);
+  return Buffer.concat(frames);
+}
+
+/**
+ * A bundle file from a header's fields and a payload, whatever they say (a hostile bundle).
+ * By default the fields describe the payload truthfully, as a full bundle of generation `name`.
+ */
+export function craftedBundle(
+  path: string,
+  payload: Buffer,
+  fields: Readonly<Record<string, string | number>> = {},
+): { path: string; headerSha256: string } {
+  const header = payloadHeader({
+    payload_offset: 4096,
+    payload_size: payload.length,
+    payload_sha256: createHash('sha256').update(payload).digest('hex'),
+    payload_uncompressed_size: 10 * payload.length,
+    payload_compression: 'zstd',
+    payload_format: 'tar',
+    profile: 'demo',
+    kernel: '6.1.0-test',
+    generation: `${'e'.repeat(32)}-demo`,
+    ...fields,
+  });
+  writeFileSync(path, Buffer.concat([header, payload]));
+  return { path, headerSha256: createHash('sha256').update(header).digest('hex') };
 }
 
 /** A machine as the installer leaves it: generation 1 unpacked, linked, its entry blessed, booted. */

@@ -313,41 +313,47 @@ describe('bootforge-gen interrupted at every step', () => {
         return ['gc', '--keep', '1'];
       },
     ],
-  ])('%s', (_label, prepare) => {
-    const template = fresh();
-    const args = prepare(template);
-    const probe = join(work, `probe${++n}`);
-    cpSync(template.dir, probe, { recursive: true, verbatimSymlinks: true });
-    const total = steps({ ...relocate(template, probe) }, args);
-    expect(total).toBeGreaterThan(1);
-    const before = bootProblems(template);
-    for (let k = 1; k <= total; k++) {
-      const dir = join(work, `crash${++n}`);
-      cpSync(template.dir, dir, { recursive: true, verbatimSymlinks: true });
-      const m = relocate(template, dir);
-      const r = runGen(m, args, { stopAt: k });
-      expect(r.status, `step ${k}: ${r.out}`).toBe(99);
-      // After the crash: the loader's pick is whole (old or new), every entry is whole.
-      const after = bootProblems(m);
-      expect(after.problems, `after a crash before step ${k}/${total}`).toEqual([]);
-      expect([before.next, ...(args[0] === 'rollback' ? [2] : args[0] === 'switch' ? [3, 2] : [3])]).toContain(
-        after.next,
-      );
-      expect(readFileSync(join(m.root, 'bootforge/state/home/precious'), 'utf8')).toBe('user data\n');
-      // The command completes when run again, and the result is whole.
-      const again = runGen(m, args);
-      expect(again.status, `rerun after step ${k}: ${again.out}`).toBe(0);
-      expect(bootProblems(m).problems).toEqual([]);
-      // No generation is left without a boot entry (an unfinished switch's link is removed).
-      const linked = readdirSync(join(m.root, 'bootforge/generations')).filter((l) => /^\d+$/.test(l));
-      const withEntry = entries(m).map((e) => /^bootforge-gen-(\d+)/.exec(e)?.[1]);
-      expect(
-        linked.filter((l) => !withEntry.includes(l)),
-        `after step ${k}`,
-      ).toEqual([]);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  ])(
+    '%s',
+    (_label, prepare) => {
+      const template = fresh();
+      const args = prepare(template);
+      const probe = join(work, `probe${++n}`);
+      cpSync(template.dir, probe, { recursive: true, verbatimSymlinks: true });
+      const total = steps({ ...relocate(template, probe) }, args);
+      expect(total).toBeGreaterThan(1);
+      const before = bootProblems(template);
+      for (let k = 1; k <= total; k++) {
+        const dir = join(work, `crash${++n}`);
+        cpSync(template.dir, dir, { recursive: true, verbatimSymlinks: true });
+        const m = relocate(template, dir);
+        const r = runGen(m, args, { stopAt: k });
+        expect(r.status, `step ${k}: ${r.out}`).toBe(99);
+        // After the crash: the loader's pick is whole (old or new), every entry is whole.
+        const after = bootProblems(m);
+        expect(after.problems, `after a crash before step ${k}/${total}`).toEqual([]);
+        expect([before.next, ...(args[0] === 'rollback' ? [2] : args[0] === 'switch' ? [3, 2] : [3])]).toContain(
+          after.next,
+        );
+        expect(readFileSync(join(m.root, 'bootforge/state/home/precious'), 'utf8')).toBe('user data\n');
+        // The command completes when run again, and the result is whole.
+        const again = runGen(m, args);
+        expect(again.status, `rerun after step ${k}: ${again.out}`).toBe(0);
+        expect(bootProblems(m).problems).toEqual([]);
+        // No generation is left without a boot entry (an unfinished switch's link is removed).
+        const linked = readdirSync(join(m.root, 'bootforge/generations')).filter((l) => /^\d+$/.test(l));
+        const withEntry = entries(m).map((e) => /^bootforge-gen-(\d+)/.exec(e)?.[1]);
+        expect(
+          linked.filter((l) => !withEntry.includes(l)),
+          `after step ${k}`,
+        ).toEqual([]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // A switch is verified before it is unpacked (a copy, a listing, then tar): more steps, each
+      // a machine copied and a command run twice, on a host shared with other jobs.
+    },
+    180_000,
+  );
 });
 
 /** The same machine in another folder (its files were copied there). */
