@@ -706,7 +706,7 @@ export const CATALOGUE = {
     explain:
       'Every download has a bound before it can be verified: the signed Release file a fixed bound, index files and packages the size their signed index gives. The mirror announced or sent more, so bootforge stopped reading instead of buffering it.',
     example:
-      'BF_DOWNLOAD_TOO_LARGE: http://mirror/debian/dists/bookworm/InRelease: more than 16 MiB (the bound for a Release file)\nhint: the mirror or a proxy in between is broken or hostile; try another mirror',
+      'BF_DOWNLOAD_TOO_LARGE: http://mirror/debian/dists/bookworm/InRelease: sent more than 16 MiB, the bound for a Release file; stopped reading\nhint: the mirror or a proxy in between is broken or hostile; try another mirror',
   },
   BF_INTERNAL: {
     kind: 'failure',
