@@ -612,7 +612,7 @@ export const CATALOGUE = {
     title: 'A flash target holds the image being flashed',
     hint: 'copy the image to another disk, or pick another device',
     explain:
-      "The image file lies on a file system of the target disk (found from the image file's device number through /sys/dev/block), or the target is the image file itself. Writing would destroy the image while it is read. Nothing was written.",
+      "The image file lies on a file system of the target disk (found from the image file's device number through /sys/dev/block), the target is a loop device over the image file (or a device-mapper or md device built on one, found through slaves/ and loop/backing_file), or the target is the image file itself. Writing would destroy the image while it is read. Nothing was written.",
     example:
       'BF_FLASH_IMAGE_DEVICE: /dev/sdb (sdb): holds the image file being flashed; writing it would destroy the image\nhint: copy the image to another disk, or pick another device',
   },
