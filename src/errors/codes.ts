@@ -612,7 +612,7 @@ export const CATALOGUE = {
     title: 'A flash target holds the image being flashed',
     hint: 'copy the image to another disk, or pick another device',
     explain:
-      "The image file lies on a file system of the target disk (found from the image file's device number through /sys/dev/block), or the target is the image file itself. Writing would destroy the image while it is read. Nothing was written.",
+      "The image file lies on a file system of the target disk (found from the image file's device number through /sys/dev/block), the target is a loop device over the image file (or a device-mapper or md device built on one, found through slaves/ and loop/backing_file), or the target is the image file itself. Writing would destroy the image while it is read. Nothing was written.",
     example:
       'BF_FLASH_IMAGE_DEVICE: /dev/sdb (sdb): holds the image file being flashed; writing it would destroy the image\nhint: copy the image to another disk, or pick another device',
   },
@@ -706,7 +706,7 @@ export const CATALOGUE = {
     explain:
       'Every download has a bound before it can be verified: the signed Release file a fixed bound, index files and packages the size their signed index gives. The mirror announced or sent more, so bootforge stopped reading instead of buffering it.',
     example:
-      'BF_DOWNLOAD_TOO_LARGE: http://mirror/debian/dists/bookworm/InRelease: more than 16 MiB (the bound for a Release file)\nhint: the mirror or a proxy in between is broken or hostile; try another mirror',
+      'BF_DOWNLOAD_TOO_LARGE: http://mirror/debian/dists/bookworm/InRelease: sent more than 16 MiB, the bound for a Release file; stopped reading\nhint: the mirror or a proxy in between is broken or hostile; try another mirror',
   },
   BF_INTERNAL: {
     kind: 'failure',

@@ -55,6 +55,15 @@ export interface BlockTarget {
   readonly holders: readonly string[];
   /** Its folder in sysfs (real path). */
   readonly sysfsDir: string;
+  /** The files under it: a loop device's, or those of the loop devices a dm or md device is built on. */
+  readonly backing: readonly BackingFile[];
+}
+
+export interface BackingFile {
+  /** As the kernel states it (loop/backing_file). */
+  readonly file: string;
+  /** "device:inode", when the file still exists. */
+  readonly identity: string | undefined;
 }
 
 /** A regular file (--allow-file), existing or to be created. */
@@ -158,7 +167,33 @@ function blockTarget(system: FlashSystem, path: string, dev: string, dir: string
     partitions,
     holders: entries(join(dir, 'holders')),
     sysfsDir: dir,
+    backing: backingFiles(dir, new Set()).map((file) => ({ file, identity: identityOf(file) })),
   };
+}
+
+/**
+ * The backing files of a loop device and, walking `slaves/` down, of every loop
+ * device a device-mapper or md device is built on (a slave may be a partition of one).
+ */
+function backingFiles(dir: string, seen: Set<string>): string[] {
+  if (seen.has(dir)) return [];
+  seen.add(dir);
+  const own = attr(join(dir, 'loop', 'backing_file'));
+  const below = entries(join(dir, 'slaves')).flatMap((name) => {
+    const slave = real(join(dir, 'slaves', name));
+    if (slave === undefined) return [];
+    return backingFiles(attr(join(slave, 'partition')) === undefined ? slave : dirname(slave), seen);
+  });
+  return own === undefined ? below : [own, ...below];
+}
+
+function identityOf(file: string): string | undefined {
+  try {
+    const s = statSync(file);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined; // gone ("(deleted)"), or not reachable from here
+  }
 }
 
 const notDevice = (path: string, why: string): BootforgeError =>

@@ -14,6 +14,8 @@ export interface SafetyFacts {
   readonly imageSize: number;
   /** sysfs folder of the whole disk that holds the image file, when known. */
   readonly imageDiskDir: string | undefined;
+  /** "device:inode" of the image file, to find it behind a loop device. */
+  readonly imageIdentity: string;
   readonly mounts: readonly MountEntry[];
   /** /proc/swaps file names, with the device number of those that are block devices. */
   readonly swaps: readonly { readonly file: string; readonly dev: string | undefined }[];
@@ -35,6 +37,13 @@ export function refusals(t: BlockTarget, f: SafetyFacts): BootforgeError[] {
 
   if (f.imageDiskDir !== undefined && f.imageDiskDir === t.sysfsDir) {
     refuse('BF_FLASH_IMAGE_DEVICE', 'holds the image file being flashed; writing it would destroy the image');
+  }
+  const image = t.backing.find((b) => b.identity === f.imageIdentity);
+  if (image !== undefined) {
+    refuse(
+      'BF_FLASH_IMAGE_DEVICE',
+      `is backed by the image file being flashed (${image.file}); writing it would destroy the image`,
+    );
   }
   const mounted = f.mounts.filter((m) => ours(m.dev, m.source));
   if (mounted.length > 0) {

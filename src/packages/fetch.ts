@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BootforgeError } from '../errors/index.js';
+import { formatSize } from '../schema/size.js';
 import type { Reporter } from '../log/events.js';
 import type { DownloadCache } from './cache.js';
 
@@ -18,10 +21,26 @@ export interface DownloaderOptions {
   /** Tries per file for network errors and 5xx answers. */
   readonly attempts?: number;
   readonly backoffMs?: number;
-  readonly timeoutMs?: number;
+  /**
+   * A download that receives less than STALL_BYTES in this long is aborted (curl's
+   * --speed-limit/--speed-time): a silent or trickling mirror must not hang a build.
+   */
+  readonly stallMs?: number;
 }
 
 const MAX_REDIRECTS = 5;
+
+/** InRelease and Release have no signed size to bound them; bookworm's InRelease is ~150 KB. */
+export const RELEASE_BOUND = 16 * 1024 * 1024;
+
+/** The least a download must receive per stall window (see DownloaderOptions.stallMs). */
+const STALL_BYTES = 1024;
+
+/** How much a download may be, and what says so (for the error). */
+interface Bound {
+  readonly bytes: number;
+  readonly what: string;
+}
 
 /**
  * Fetches files whose SHA-256 and size a signed index promised. Bytes are
@@ -34,13 +53,13 @@ export class Downloader {
   private readonly concurrency: number;
   private readonly attempts: number;
   private readonly backoffMs: number;
-  private readonly timeoutMs: number;
+  private readonly stallMs: number;
 
   constructor(private readonly options: DownloaderOptions) {
     this.concurrency = options.concurrency ?? 4;
     this.attempts = options.attempts ?? 4;
     this.backoffMs = options.backoffMs ?? 500;
-    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.stallMs = options.stallMs ?? 30_000;
   }
 
   /** The verified bytes of `url`, from the cache when it holds them. */
@@ -71,7 +90,7 @@ export class Downloader {
     }
   }
 
-  /** Fetches a small file that no signed index describes (InRelease itself). */
+  /** Fetches a small file that no signed index describes (InRelease itself), up to RELEASE_BOUND. */
   async getUnverified(url: string): Promise<Buffer> {
     await this.acquire();
     try {
@@ -106,27 +125,47 @@ export class Downloader {
   }
 
   private async once(url: string, expected: Expected | undefined, name: string): Promise<Buffer> {
-    const response = await this.follow(url);
+    const bound: Bound = expected
+      ? { bytes: expected.size, what: `${expected.size} bytes, the size its signed index gives` }
+      : { bytes: RELEASE_BOUND, what: `${formatSize(RELEASE_BOUND)}, the bound for a Release file` };
+    const watch = new StallWatch(this.stallMs);
+    try {
+      const response = await this.follow(url, watch.signal);
+      const announced = response.headers.get('content-length');
+      if (announced !== null && Number(announced) > bound.bytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw tooLarge(url, `announces ${announced} bytes, more than ${bound.what}; nothing was read`);
+      }
+      if (!response.body) throw retryable(`empty answer for ${url}`);
+      return await this.read(response.body, url, expected, name, bound, watch);
+    } catch (e) {
+      if (watch.stalled) throw retryable(`less than ${STALL_BYTES} bytes arrived in ${this.stallMs / 1000} s`);
+      throw e;
+    } finally {
+      watch.stop();
+    }
+  }
+
+  /** The body, hashed as it arrives and never kept past `bound` (one byte more is enough to refuse it). */
+  private async read(
+    body: ReadableStream<Uint8Array>,
+    url: string,
+    expected: Expected | undefined,
+    name: string,
+    bound: Bound,
+    watch: StallWatch,
+  ): Promise<Buffer> {
     const hash = createHash('sha256');
     const chunks: Buffer[] = [];
     let bytes = 0;
-    const total = expected?.size ?? Number(response.headers.get('content-length') ?? 0);
-    if (!response.body) throw retryable(`empty answer for ${url}`);
-    for await (const chunk of response.body) {
-      const buf = Buffer.from(chunk as Uint8Array);
-      bytes += buf.length;
-      if (expected && bytes > expected.size) {
-        throw new BootforgeError(
-          'BF_HASH_MISMATCH',
-          `${url} does not match its signed index: it is larger than the ${expected.size} bytes promised`,
-          {
-            hint: 'the mirror served something else than the signed index describes; refusing it',
-          },
-        );
-      }
+    for await (const chunk of body) {
+      bytes += chunk.byteLength;
+      watch.arrived(chunk.byteLength);
+      if (bytes > bound.bytes) throw tooLarge(url, `sent more than ${bound.what}; stopped reading`);
+      const buf = Buffer.from(chunk);
       hash.update(buf);
       chunks.push(buf);
-      this.options.reporter.emit({ type: 'download', name, bytes, total });
+      this.options.reporter.emit({ type: 'download', name, bytes, total: expected?.size ?? 0 });
     }
     const data = Buffer.concat(chunks);
     if (expected) {
@@ -143,13 +182,13 @@ export class Downloader {
   }
 
   /** GET with redirects followed by hand, so that an https → http downgrade is refused (as apt does). */
-  private async follow(start: string): Promise<Response> {
+  private async follow(start: string, signal: AbortSignal): Promise<Response> {
     if (start.startsWith('file:')) return fileResponse(start);
     let url = start;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let response: Response;
       try {
-        response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+        response = await fetch(url, { redirect: 'manual', signal });
       } catch (e) {
         throw retryable(
           `${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`,
@@ -201,14 +240,55 @@ export class Downloader {
   }
 }
 
-/** A local mirror (file:///srv/debian), as apt allows; a missing file is a 404. */
+/**
+ * A local mirror (file:///srv/debian), as apt allows; a missing file (or anything
+ * but a regular file) is a 404. Streamed, so the download's bound applies to it too.
+ */
 async function fileResponse(url: string): Promise<Response> {
-  try {
-    const data = await readFile(fileURLToPath(url));
-    return new Response(data, { status: 200, headers: { 'content-length': String(data.length) } });
-  } catch {
-    return new Response(null, { status: 404 });
+  const path = fileURLToPath(url);
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) return new Response(null, { status: 404 });
+  const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+  return new Response(body, { status: 200, headers: { 'content-length': String(info.size) } });
+}
+
+/**
+ * Aborts a download that receives less than STALL_BYTES in a window of `ms`,
+ * from the request on: no answer, a silent body and a trickle alike.
+ */
+class StallWatch {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  #received = 0;
+  stalled = false;
+
+  constructor(ms: number) {
+    this.#timer = setInterval(() => {
+      if (this.#received < STALL_BYTES) {
+        this.stalled = true;
+        this.#controller.abort();
+      }
+      this.#received = 0;
+    }, ms);
   }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  arrived(bytes: number): void {
+    this.#received += bytes;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+function tooLarge(url: string, why: string): BootforgeError {
+  return new BootforgeError('BF_DOWNLOAD_TOO_LARGE', `${url}: ${why}`, {
+    hint: 'the mirror or a proxy in between is broken or hostile; try another mirror',
+  });
 }
 
 function retryable(message: string): Error {

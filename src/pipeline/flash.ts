@@ -161,17 +161,20 @@ async function check(
     }
   });
   const imageDiskDir = wholeDiskDir(system, devString(image.dev));
+  const imageIdentity = `${image.dev}:${image.ino}`;
   const out: BootforgeError[] = [];
   for (const [i, t] of targets.entries()) {
     if (t.kind === 'file') {
-      if (t.identity === `${image.dev}:${image.ino}`) {
+      if (t.identity === imageIdentity) {
         out.push(new BootforgeError('BF_FLASH_IMAGE_DEVICE', `${t.path}: is the image file itself`));
       }
       continue;
     }
     const claim = claims[i];
     const exclusive = claim?.state === 'busy' ? 'busy' : 'free';
-    out.push(...refusals(t, { imageSize: image.size, imageDiskDir, mounts, swaps, exclusive, allowFixed }));
+    out.push(
+      ...refusals(t, { imageSize: image.size, imageDiskDir, imageIdentity, mounts, swaps, exclusive, allowFixed }),
+    );
     if (claim?.state === 'read-only' && !t.readOnly) {
       out.push(
         new BootforgeError(

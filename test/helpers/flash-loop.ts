@@ -18,6 +18,8 @@ export interface LoopDevice {
 export interface LoopLab {
   /** A loop device over a new sparse backing file of `size` bytes; `partscan` adds losetup -P. */
   loop: (name: string, size?: number, partscan?: boolean) => LoopDevice;
+  /** A loop device over an existing file (the image itself, say). */
+  attach: (file: string) => LoopDevice;
   /** A new sparse backing file, not attached. */
   backing: (name: string, size?: number) => string;
   /** A fake sysfs (its root) where each device is a removable SanDisk USB stick. */
@@ -33,15 +35,16 @@ export function loopLab(tmp: string): LoopLab {
     truncateSync(file, size);
     return file;
   };
+  const attach = (file: string, partscan = false): LoopDevice => {
+    const args = [...(partscan ? ['-P'] : []), '-f', '--show', file];
+    const dev = execFileSync('losetup', args, { encoding: 'utf8' }).trim();
+    loops.push(dev);
+    return { dev, backing: file };
+  };
   return {
     backing,
-    loop(name, size = 96 * MIB, partscan = false) {
-      const file = backing(name, size);
-      const args = [...(partscan ? ['-P'] : []), '-f', '--show', file];
-      const dev = execFileSync('losetup', args, { encoding: 'utf8' }).trim();
-      loops.push(dev);
-      return { dev, backing: file };
-    },
+    attach: (file) => attach(file),
+    loop: (name, size = 96 * MIB, partscan = false) => attach(backing(name, size), partscan),
     usbSticks(name, devs) {
       const machine = flashMachine(
         join(tmp, name),

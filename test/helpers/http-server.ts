@@ -25,6 +25,11 @@ export interface Fault {
   /** Announce the full Content-Length, send `resetAfter` bytes (default half), then destroy the socket. */
   readonly reset?: boolean;
   readonly resetAfter?: number;
+  /**
+   * Answer by hand, for what a fault above cannot describe: an endless chunked body, a huge
+   * Content-Length, a trickle. Runs after `delayMs`; close() ends its connection.
+   */
+  readonly respond?: (res: ServerResponse) => void;
   /** Apply to this many matching requests, then serve normally again; default: every request. */
   readonly times?: number;
 }
@@ -107,6 +112,10 @@ export async function startRepoServer(rootDir: string, opts: RepoServerOptions =
     }
     if (record.method !== 'GET' && record.method !== 'HEAD') {
       return send(res, record, 405, Buffer.from('method not allowed\n'), { Allow: 'GET, HEAD' });
+    }
+    if (fault?.respond !== undefined) {
+      record.status = 200;
+      return fault.respond(res);
     }
     if (fault?.status !== undefined) {
       return send(res, record, fault.status, Buffer.from(`injected fault: ${fault.status}\n`));

@@ -5,6 +5,7 @@
  * without access, a partition and a by-id style link as targets.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -14,6 +15,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   readSync,
   realpathSync,
   rmSync,
@@ -204,6 +206,52 @@ describe.skipIf(!ROOT)('flash: the device checked is the device written (root)',
       `BF_FLASH_NOT_DEVICE: ${part.dev}: is partition 1 of sdz; flash the whole disk (/dev/sdz)`,
     );
     expect(allocated(part.backing)).toBe(0);
+  });
+});
+
+const sha256Of = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+describe.skipIf(!ROOT)('flash: a device backed by the image is refused before anything is written (root)', () => {
+  it('a loop device over the image itself, with --allow-fixed: BF_FLASH_IMAGE_DEVICE, the image unchanged', async () => {
+    const self = join(tmp, 'self.img');
+    copyFileSync(image.path, self);
+    copyFileSync(image.bmapPath, `${self}.bmap`);
+    const before = sha256Of(self);
+    const { dev } = lab.attach(self);
+    const r = await runCli(['flash', self, dev, '--allow-fixed', '--yes']);
+    expect(r.stderr).toContain(
+      `BF_FLASH_IMAGE_DEVICE: ${dev} (${basename(dev)}): is backed by the image file being flashed (${self}); writing it would destroy the image`,
+    );
+    expect(r.code).toBe(2);
+    expect(sha256Of(self)).toBe(before);
+  });
+
+  it('a device-mapper device over a partition of a loop over the image (fake sysfs walked through slaves/)', async () => {
+    // This kernel has no device-mapper: a real loop device plays dm-0 (a removable stick,
+    // so only the backing check can refuse it), built on loop9p1 of a loop9 over the image.
+    const self = join(tmp, 'self-dm.img');
+    copyFileSync(image.path, self);
+    const before = sha256Of(self);
+    const target = lab.loop('dm-target');
+    const machine = flashMachine(join(tmp, 'sys-dm'), [
+      { name: 'dm-0', dev: devOf(target.dev), bus: 'usb', size: 96 * MIB, removable: true },
+    ]);
+    const loop9 = join(machine.sysfs, 'devices', 'virtual', 'block', 'loop9');
+    mkdirSync(join(loop9, 'loop'), { recursive: true });
+    mkdirSync(join(loop9, 'loop9p1'));
+    writeFileSync(join(loop9, 'loop', 'backing_file'), `${self}\n`);
+    writeFileSync(join(loop9, 'loop9p1', 'partition'), '1\n');
+    const dm = realpathSync(join(machine.sysfs, 'block', 'dm-0'));
+    mkdirSync(join(dm, 'slaves'));
+    symlinkSync(join(loop9, 'loop9p1'), join(dm, 'slaves', 'loop9p1'));
+    await expect(flash({ image: self, targets: [target.dev], system: { sysfs: machine.sysfs } })).rejects.toMatchObject(
+      {
+        code: 'BF_FLASH_IMAGE_DEVICE',
+        message: `${target.dev} (dm-0): is backed by the image file being flashed (${self}); writing it would destroy the image`,
+      },
+    );
+    expect(allocated(target.backing)).toBe(0);
+    expect(sha256Of(self)).toBe(before);
   });
 });
 

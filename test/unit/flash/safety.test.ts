@@ -22,11 +22,13 @@ const stick: BlockTarget = {
   ],
   holders: [],
   sysfsDir: '/sys/devices/pci0000:00/usb1/1-1/host6/target6:0:0/6:0:0:0/block/sdb',
+  backing: [],
 };
 
 const facts: SafetyFacts = {
   imageSize: 300 * MIB,
   imageDiskDir: '/sys/devices/pci0000:00/0000:00:1d.0/nvme/nvme0/nvme0n1',
+  imageIdentity: '66306:1234',
   mounts: [{ dev: '259:2', mountPoint: '/', source: '/dev/nvme0n1p2' }],
   swaps: [{ file: '/dev/nvme0n1p3', dev: '259:3' }],
   exclusive: 'free',
@@ -83,5 +85,32 @@ describe('flash safety checks', () => {
       exclusive: 'busy',
     });
     expect(got).toEqual(['BF_FLASH_IMAGE_DEVICE', 'BF_FLASH_MOUNTED']);
+  });
+
+  it('refuses a device backed by the image file, even with --allow-fixed, and not one backed by another file', () => {
+    const loop = {
+      ...stick,
+      path: '/dev/loop7',
+      name: 'loop7',
+      removable: false,
+      backing: [
+        { file: '/srv/other.img', identity: '66306:99' },
+        { file: '/home/u/bootforge.img', identity: '66306:1234' },
+      ],
+    };
+    const got = refusals(loop, { ...facts, allowFixed: true });
+    expect(got.map((e) => [e.code, e.message])).toEqual([
+      [
+        'BF_FLASH_IMAGE_DEVICE',
+        '/dev/loop7 (loop7): is backed by the image file being flashed (/home/u/bootforge.img); writing it would destroy the image',
+      ],
+    ]);
+    expect(
+      codes({ ...loop, backing: [{ file: '/srv/other.img', identity: '66306:99' }] }, { allowFixed: true }),
+    ).toEqual([]);
+    // A backing file that is gone ("(deleted)") has no identity and matches nothing.
+    expect(codes({ ...loop, backing: [{ file: '/x (deleted)', identity: undefined }] }, { allowFixed: true })).toEqual(
+      [],
+    );
   });
 });
