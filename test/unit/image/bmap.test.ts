@@ -177,4 +177,30 @@ describe('readBmap rejects what it cannot trust (BF_BMAP)', () => {
   it('accepts what it wrote', () => {
     expect(readBmap(resigned(text))).toEqual(readBmap(text));
   });
+
+  // Found by the fuzz tier (test/fuzz/bmap.fuzz.ts): each of these took seconds to
+  // minutes at 200 kB (quadratic), hours at the 64 MiB a bmap may have.
+  const junk = 40_000;
+  it.each([
+    [
+      'unclosed comments',
+      () => resigned(text.replace('    </BlockMap>', `${'<!--'.repeat(junk)}</BlockMap>`)),
+      /^block map: <BlockMap> holds something other than <Range> elements: <!--<!--/,
+    ],
+    [
+      'unclosed ranges',
+      () => resigned(text.replace('    </BlockMap>', `${'<Range'.repeat(junk)}</BlockMap>`)),
+      /^block map: <BlockMap> holds something other than <Range> elements: <Range<Range/,
+    ],
+    [
+      'a block map that never closes',
+      () => resigned(text.replace('    </BlockMap>', '<BlockMap>'.repeat(junk))),
+      /^block map: <BlockMap> is missing$/,
+    ],
+  ] as const)('refuses a bmap with %s in linear time', (_what, make, refusal) => {
+    const hostile = make();
+    const started = performance.now();
+    expect(bmapError(() => readBmap(hostile)).message).toMatch(refusal);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
 });
