@@ -525,6 +525,7 @@ class ByteReader {
 }
 
 /** The source from `start` to `end` in windows. */
+// eslint-disable-next-line @typescript-eslint/require-await -- async to feed the readers of decompressed chunks
 async function* windows(src: ByteSource, start: number, end: number): AsyncGenerator<Buffer> {
   for (let p = start; p < end; p += WINDOW) {
     const window = src.read(p, Math.min(WINDOW, end - p));

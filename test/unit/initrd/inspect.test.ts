@@ -8,7 +8,7 @@ import { BootforgeError } from '../../../src/errors/index.js';
 import type { TreeEntry } from '../../../src/fstree/types.js';
 import { gzip, zstd } from '../../../src/initrd/compress.js';
 import { generatedFile, planCpio, writeCpio } from '../../../src/initrd/cpio.js';
-import { INITRD_LIMITS, inspectInitrd, inspectInitrdFile } from '../../../src/initrd/inspect.js';
+import { inspectInitrd, inspectInitrdFile } from '../../../src/initrd/inspect.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bootforge-inspect-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
