@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,7 +141,7 @@ describe('inspectInitrd', () => {
     const path = join(work, 'initrd.img');
     writeFileSync(path, await cpioOf({ '/init': 'x' }));
     expect((await inspectInitrdFile(path)).segments[0]?.entries.map((e) => e.name)).toEqual(['.', 'init']);
-    await expect(inspectInitrdFile(join(work, 'absent'))).rejects.toMatchObject({ code: 'BF_IO' });
+    await expect(inspectInitrdFile(join(work, 'absent'))).rejects.toMatchObject({ code: 'BF_FILE_NOT_FOUND' });
   });
 });
 
@@ -198,4 +199,92 @@ describe('inspectInitrd refuses what the kernel would refuse', () => {
       'junk at offset 0 (bytes 68656c6c6f20776f): neither a cpio archive nor a known compression',
     );
   });
+});
+
+/** One newc record as a hostile writer may make it: any name size, any file size, the data given. */
+function newc(name: string, o: { mode?: number; namesize?: number; data?: Buffer; size?: number } = {}): Buffer {
+  const data = o.data ?? Buffer.alloc(0);
+  const hex = (n: number): string => n.toString(16).padStart(8, '0');
+  const fields = [
+    1,
+    o.mode ?? 0o100644,
+    0,
+    0,
+    1,
+    0,
+    o.size ?? data.length,
+    0,
+    0,
+    0,
+    0,
+    o.namesize ?? name.length + 1,
+    0,
+  ];
+  const head = pad4(
+    Buffer.concat([Buffer.from(`070701${fields.map(hex).join('')}`, 'latin1'), Buffer.from(`${name}\0`)]),
+  );
+  return Buffer.concat([head, pad4(data)]);
+}
+
+const trailer = (): Buffer => newc('TRAILER!!!');
+
+describe('inspectInitrd bounds what a hostile initrd makes it do', () => {
+  it('reads a compressed segment of 130000 entries (a spread of them overflowed the stack)', async () => {
+    const records = Array.from({ length: 130_000 }, (_, i) => newc(`f${i}`));
+    const info = await inspectInitrd(gzipSync(Buffer.concat([...records, trailer()]), { level: 1 }));
+    expect(info.segments[0]?.entries).toHaveLength(130_000);
+    expect(info.segments[0]?.entries.at(-1)?.name).toBe('f129999');
+  });
+
+  it('refuses names and link targets longer than the kernel accepts (PATH_MAX)', async () => {
+    const long = await failure(Buffer.concat([newc('a'.repeat(5000)), trailer()]));
+    expect(long.message).toBe(
+      'offset 0: the cpio header at 0 has a name that is empty, longer than 4096 bytes, truncated or not NUL-terminated',
+    );
+    const link = newc('l', { mode: 0o120777, data: Buffer.alloc(5000, 0x61) });
+    expect((await failure(Buffer.concat([link, trailer()]))).message).toBe(
+      'offset 0: the cpio header at 0 ("l") is a symbolic link longer than 4096 bytes',
+    );
+  });
+
+  it('refuses a huge name size without allocating it', async () => {
+    const e = await failure(await zstd(Buffer.concat([newc('a', { namesize: 0xffffffff }), trailer()])));
+    expect(e.message).toMatch(/has a name that is empty, longer than 4096 bytes/);
+  });
+
+  it('stops gzip, zstd and xz segments that together expand past the bound', async () => {
+    // A valid archive of one file of 1000 KiB of zeros: 9 copies expand past a bound of 8 MiB; each alone does not.
+    const limits = { expandedBytes: 8 * 1024 * 1024, entries: 100 };
+    const archive = Buffer.concat([newc('zeros', { size: 1000 * 1024 }), Buffer.alloc(1000 * 1024), trailer()]);
+    const segments = {
+      gzip: gzipSync(archive),
+      zstd: await zstd(archive),
+      xz: execFileSync('xz', ['--check=crc32', '-c'], { input: archive }),
+    };
+    for (const [name, segment] of Object.entries(segments)) {
+      const nine = Buffer.concat(Array.from({ length: 9 }, () => pad4(segment)));
+      const e = await inspectInitrd(nine, limits).catch((err: unknown) => err);
+      expect(e, name).toBeInstanceOf(BootforgeError);
+      expect((e as BootforgeError).code).toBe('BF_EXPANDS_TOO_FAR');
+      expect((e as BootforgeError).message).toMatch(
+        new RegExp(`^the initrd: the ${name} segment at offset \\d+ expands past 8 MiB$`),
+      );
+      expect((await inspectInitrd(nine.subarray(0, 8 * pad4(segment).length), limits)).segments).toHaveLength(8);
+    }
+  });
+
+  it('stops at the bound on entries', async () => {
+    const records = Array.from({ length: 101 }, (_, i) => newc(`f${i}`));
+    const limits = { expandedBytes: 1024, entries: 100 };
+    await expect(inspectInitrd(Buffer.concat([...records, trailer()]), limits)).rejects.toThrow(
+      /: the initrd holds more than 100 entries, more than bootforge reads$/,
+    );
+  });
+
+  it('refuses a zstd frame whose blocks expand past the bound before decompressing it', async () => {
+    const bomb = execFileSync('sh', ['-c', 'head -c 1100M /dev/zero | zstd -q -3 -c'], { maxBuffer: 1024 * 1024 });
+    const e = await failure(bomb);
+    expect(e.code).toBe('BF_EXPANDS_TOO_FAR');
+    expect(e.message).toBe('the initrd: the zstd segment at offset 0 expands past 1 GiB');
+  }, 60_000);
 });
