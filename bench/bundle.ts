@@ -18,7 +18,7 @@ const FIXTURES = 'test/fixtures/profiles/generations';
 /** The uncompressed tar of a full bundle. */
 async function treeTar(b: BundleResult, out: string): Promise<void> {
   const data = readFileSync(b.path);
-  writeFileSync(out, Buffer.concat(await decodeFrames(data.subarray(4096))));
+  writeFileSync(out, Buffer.concat(await decodeFrames(data.subarray(4096), b.uncompressedSize, b.path)));
 }
 
 try {

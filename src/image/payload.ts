@@ -2,7 +2,9 @@ import { TarArchive } from 'archiver';
 import { type createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { Encoder } from '@toondepauw/node-zstd';
+import { BootforgeError } from '../errors/index.js';
 import type { HardlinkEntry, TreeEntry } from '../fstree/types.js';
+import { printable } from '../fsutil/display.js';
 
 /**
  * The system payload on the installer's second partition: a text header
@@ -159,4 +161,82 @@ export async function* measured(
     into.hash.update(chunk);
     yield chunk;
   }
+}
+
+/** A payload header as read back, every field checked (see readPayloadHeader). */
+export interface PayloadHeaderFields {
+  readonly size: number;
+  readonly sha256: string;
+  readonly uncompressedSize: number;
+  readonly format: 'tar' | 'tar-delta';
+  /** Store name of the generation, `<32 hex digits>-<profile>`. */
+  readonly generation: string;
+  /** A delta's base generation (store name). */
+  readonly base?: string;
+}
+
+// Plain decimal, at most 15 digits: exact as a JavaScript number and in 64-bit shell arithmetic.
+const NUMBER = /^(0|[1-9][0-9]{0,14})$/;
+// Names become store folders and shell words on the machine: bootforge-gen checks the same pattern.
+const STORE_NAME = /^[0-9a-f]{32}-[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * Reads and checks a bundle's header (its first PAYLOAD_HEADER_SIZE bytes) against the file's
+ * size: the same rules bootforge-gen applies on the machine, so both sides read one header the
+ * same way. `what` names the file in errors.
+ */
+export function readPayloadHeader(block: Buffer, fileSize: number, what: string): PayloadHeaderFields {
+  const bad = (message: string) =>
+    new BootforgeError('BF_USAGE', `${what}: ${message}`, {
+      hint: 'pass a bundle written by bootforge bundle; this one is damaged or was not made by bootforge',
+    });
+  const [magic, ...lines] = block.subarray(0, PAYLOAD_HEADER_SIZE).toString('utf8').split('\n');
+  if (magic !== PAYLOAD_MAGIC) throw bad('is not a bootforge bundle');
+  const fields = new Map<string, string>();
+  for (const line of lines) {
+    if (line === 'end') break;
+    const space = line.indexOf(' ');
+    if (space < 0) continue;
+    const key = line.slice(0, space);
+    if (fields.has(key)) throw bad(`the header names ${printable(key)} more than once`);
+    fields.set(key, line.slice(space + 1));
+  }
+  const text = (key: string): string => {
+    const value = fields.get(key);
+    if (value === undefined) throw bad(`the header has no ${key}`);
+    return value;
+  };
+  const number = (key: string): number => {
+    const value = text(key);
+    if (!NUMBER.test(value)) throw bad(`the header's ${key} is not a number of at most 15 digits: ${printable(value)}`);
+    return Number(value);
+  };
+  const name = (key: string): string => {
+    const value = text(key);
+    if (!STORE_NAME.test(value)) throw bad(`bad ${key} name in the header: ${printable(value)}`);
+    return value;
+  };
+  if (number('payload_offset') !== PAYLOAD_HEADER_SIZE) {
+    throw bad(
+      `the header's payload_offset is ${text('payload_offset')}; a payload starts right after its ${PAYLOAD_HEADER_SIZE}-byte header`,
+    );
+  }
+  const size = number('payload_size');
+  const sha256 = text('payload_sha256');
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw bad(`bad payload_sha256 in the header: ${printable(sha256)}`);
+  const compression = fields.get('payload_compression') ?? 'zstd';
+  if (compression !== 'zstd') throw bad(`unknown payload compression ${printable(compression)}`);
+  const format = fields.get('payload_format') ?? 'tar';
+  if (format !== 'tar' && format !== 'tar-delta') throw bad(`unknown bundle format ${printable(format)}`);
+  if (fileSize < PAYLOAD_HEADER_SIZE + size) {
+    throw bad(`is truncated (${fileSize} bytes, the header says ${PAYLOAD_HEADER_SIZE + size})`);
+  }
+  return {
+    size,
+    sha256,
+    uncompressedSize: number('payload_uncompressed_size'),
+    format,
+    generation: name('generation'),
+    ...(format === 'tar-delta' ? { base: name('base') } : {}),
+  };
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Decoder } from '@toondepauw/node-zstd';
 import { extract } from 'tar-stream';
 import { BootforgeError } from '../errors/index.js';
 import type { HardlinkEntry, TreeEntry } from '../fstree/types.js';
-import { PAYLOAD_HEADER_SIZE, PAYLOAD_MAGIC, type TarNaming } from '../image/payload.js';
+import { displayFile } from '../fsutil/display.js';
+import { readInput } from '../fsutil/read-input.js';
+import { PAYLOAD_HEADER_SIZE, readPayloadHeader, type TarNaming } from '../image/payload.js';
 import { zstdFrame } from '../initrd/inspect.js';
 
 /** A file of the base generation, as its tar recorded it. */
@@ -25,26 +26,25 @@ export interface BaseIndex {
   readonly files: ReadonlyMap<string, BaseFile>;
 }
 
-const header = (data: Buffer, path: string): Map<string, string> => {
-  const text = data.subarray(0, PAYLOAD_HEADER_SIZE).toString('utf8').replace(/\0+$/, '');
-  const [magic, ...lines] = text.split('\n');
-  if (magic !== PAYLOAD_MAGIC) {
-    throw new BootforgeError('BF_USAGE', `${path} is not a bootforge bundle`, {
-      hint: 'pass a bundle written by bootforge bundle or bootforge build --bundle',
-    });
-  }
-  return new Map(
-    lines.filter((l) => l.includes(' ')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
-  );
-};
-
-/** A payload's independent zstd frames, decoded one by one (the binding decodes a single frame). */
-export async function decodeFrames(payload: Buffer): Promise<Buffer[]> {
+/**
+ * A payload's independent zstd frames, decoded one by one (the binding decodes a single frame),
+ * never more than `limit` bytes in all: the header's uncompressed size bounds a bomb.
+ */
+export async function decodeFrames(payload: Buffer, limit: number, what: string): Promise<Buffer[]> {
   const decoder = new Decoder();
   const parts: Buffer[] = [];
+  let total = 0;
   for (let pos = 0; pos < payload.length;) {
     const frame = zstdFrame(payload, pos);
-    parts.push(await decoder.decode(payload.subarray(pos, pos + frame.size)));
+    const part = await decoder.decode(payload.subarray(pos, pos + frame.size));
+    total += part.length;
+    if (total > limit) {
+      throw new BootforgeError(
+        'BF_EXPANDS_TOO_FAR',
+        `${what}: the payload expands past ${limit} bytes, the size its header gives`,
+      );
+    }
+    parts.push(part);
     pos += frame.size;
   }
   return parts;
@@ -52,24 +52,19 @@ export async function decodeFrames(payload: Buffer): Promise<Buffer[]> {
 
 /** Reads a full bundle's tree: every regular file with its content hash and attributes. */
 export async function readBundleIndex(path: string): Promise<BaseIndex> {
-  const data = readFileSync(path);
-  const h = header(data, path);
-  if (h.get('payload_format') !== 'tar') {
-    throw new BootforgeError(
-      'BF_USAGE',
-      `${path} is a ${h.get('payload_format') ?? '?'} bundle; the base must be a full one`,
-      {
-        hint: 'build the base without --base',
-      },
-    );
+  const what = displayFile(path);
+  const data = readInput(path, { kind: 'bundle' });
+  const h = readPayloadHeader(data, data.length, what);
+  if (h.format !== 'tar') {
+    throw new BootforgeError('BF_USAGE', `${what} is a ${h.format} bundle; the base must be a full one`, {
+      hint: 'build the base without --base',
+    });
   }
-  const offset = Number(h.get('payload_offset'));
-  const size = Number(h.get('payload_size'));
-  const payload = data.subarray(offset, offset + size);
-  if (payload.length !== size || createHash('sha256').update(payload).digest('hex') !== h.get('payload_sha256')) {
-    throw new BootforgeError('BF_USAGE', `${path} is damaged or truncated (its payload does not match its header)`);
+  const payload = data.subarray(PAYLOAD_HEADER_SIZE, PAYLOAD_HEADER_SIZE + h.size);
+  if (createHash('sha256').update(payload).digest('hex') !== h.sha256) {
+    throw new BootforgeError('BF_USAGE', `${what} is damaged (its payload does not match its header)`);
   }
-  const parts = await decodeFrames(payload);
+  const parts = await decodeFrames(payload, h.uncompressedSize, what);
   const files = new Map<string, BaseFile>();
   const tar = extract();
   tar.on('entry', (entry, stream, next) => {
@@ -97,9 +92,7 @@ export async function readBundleIndex(path: string): Promise<BaseIndex> {
     tar.on('error', reject);
     Readable.from(parts).pipe(tar);
   });
-  const generation = h.get('generation');
-  if (!generation) throw new BootforgeError('BF_USAGE', `${path} names no generation`);
-  return { name: generation, files };
+  return { name: h.generation, files };
 }
 
 /** The tar of a delta bundle: the files the base has unchanged become hard links into it. */

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TreeEntry } from '../../../src/fstree/types.js';
-import { payloadHeader, PAYLOAD_HEADER_SIZE, tarOf, zstdFrames } from '../../../src/image/payload.js';
+import {
+  payloadHeader,
+  PAYLOAD_HEADER_SIZE,
+  readPayloadHeader,
+  tarOf,
+  zstdFrames,
+} from '../../../src/image/payload.js';
 
 const data = new Map<string, Buffer>([
   ['a', Buffer.from('#!/bin/sh\necho hi\n')],
@@ -111,5 +117,49 @@ describe('payload', () => {
     );
     expect(r.stdout).toBe('BOOTFORGE-PAYLOAD=1\npayload_size=123\npayload_sha256=ab\n');
     expect(readFileSync(join(dir, 'h')).length).toBe(4096);
+  });
+});
+
+describe('readPayloadHeader: every field of a bundle header is checked', () => {
+  const fields = {
+    payload_offset: 4096,
+    payload_size: 10,
+    payload_sha256: 'a'.repeat(64),
+    payload_uncompressed_size: 100,
+    payload_compression: 'zstd',
+    payload_format: 'tar',
+    generation: `${'e'.repeat(32)}-demo`,
+  };
+  const read = (f: Record<string, string | number>, fileSize = 4106) =>
+    readPayloadHeader(payloadHeader(f), fileSize, 'x.bundle');
+
+  it('reads a header bootforge writes', () => {
+    expect(read(fields)).toEqual({
+      size: 10,
+      sha256: 'a'.repeat(64),
+      uncompressedSize: 100,
+      format: 'tar',
+      generation: `${'e'.repeat(32)}-demo`,
+    });
+  });
+
+  it.each([
+    [{ payload_offset: '100000000000000000000000' }, /payload_offset is not a number of at most 15 digits/],
+    [{ payload_offset: 0 }, /payload_offset is 0; a payload starts right after its 4096-byte header/],
+    [{ payload_size: '1e3' }, /payload_size is not a number/],
+    [{ payload_size: '010' }, /payload_size is not a number/],
+    [{ payload_size: 5000 }, /is truncated \(4106 bytes, the header says 9096\)/],
+    [{ payload_sha256: 'A'.repeat(64) }, /bad payload_sha256/],
+    [{ generation: '../x' }, /bad generation name in the header: \.\.\/x/],
+    [{ generation: `${'e'.repeat(32)}-demo\u001b[2J` }, /bad generation name in the header: e+-demo\\x1b\[2J$/],
+    [{ payload_format: 'tar-delta', base: '../../state' }, /bad base name/],
+    [{ payload_format: 'cpio' }, /unknown bundle format cpio/],
+  ])('refuses %j', (change, message) => {
+    expect(() => read({ ...fields, ...change })).toThrow(message);
+  });
+
+  it('refuses a key named twice (another reader could take the other value)', () => {
+    const text = `BOOTFORGE-PAYLOAD 1\npayload_offset 4096\npayload_size 10\npayload_size 1\nend\n`;
+    expect(() => readPayloadHeader(Buffer.from(text), 5000, 'x.bundle')).toThrow(/names payload_size more than once/);
   });
 });
