@@ -237,7 +237,7 @@ export async function unpackPackages(
   source: PackageSource,
   packages: readonly PackageRef[],
 ): Promise<UnpackedPackage[]> {
-  const store = new PackageStore(source.cacheRoot);
+  const store = new PackageStore(source.cacheRoot, source.reporter);
   const uriOf = new Map(source.config.suites.map((s) => [s.suite, s.uri]));
   const fetches = new Map<string, Promise<Buffer>>();
   const fetchOf = (p: PackageRef): Promise<Buffer> => {
