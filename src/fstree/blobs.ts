@@ -14,6 +14,9 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** putStream keeps up to this much in memory; a larger blob spills to a temp file as it arrives. */
 const SPILL_BYTES = 1 << 20;
 
+/** `verify` reads a blob up to this size in one piece, a larger one as a stream. */
+const VERIFY_WHOLE_BYTES = 16 << 20;
+
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -215,7 +218,9 @@ export class DiskBlobStore implements BlobStore {
     const path = this.location(sha256);
     const hash = createHash('sha256');
     try {
-      for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+      // Most blobs are small: one read each is several times faster than a stream.
+      if ((await stat(path)).size <= VERIFY_WHOLE_BYTES) hash.update(await readFile(path));
+      else for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
     } catch (e) {
       if (isNotFound(e)) return false;
       throw this.#ioError(`cannot read blob ${sha256}`, e);

@@ -31,6 +31,46 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
+/** The first line of a JSON cache entry: the SHA-256 of the JSON after it. */
+const JSON_ENTRY_HEAD = 'bootforge-cache sha256 ';
+
+/** Writes a JSON cache entry behind the SHA-256 of its text, so that a changed byte anywhere is found on reading. */
+export function writeJsonEntry(path: string, value: unknown): void {
+  const body = JSON.stringify(value);
+  writeFileAtomic(path, `${JSON_ENTRY_HEAD}${sha256Hex(Buffer.from(body))}\n${body}`);
+}
+
+/**
+ * A JSON cache entry written by writeJsonEntry, when its text still hashes right
+ * and `valid` accepts its value. A corrupt entry is removed and reported as a
+ * miss (`corrupt: true`, for the caller to warn about); one written in an older
+ * layout is a plain miss.
+ */
+export function readJsonEntry<T>(
+  path: string,
+  valid: (value: unknown) => value is T,
+): { value: T } | { corrupt: boolean } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { corrupt: false };
+  }
+  const newline = text.indexOf('\n');
+  if (!text.startsWith(JSON_ENTRY_HEAD) || newline < 0) return { corrupt: false };
+  const body = text.slice(newline + 1);
+  if (text.slice(JSON_ENTRY_HEAD.length, newline) === sha256Hex(Buffer.from(body))) {
+    try {
+      const value: unknown = JSON.parse(body);
+      if (valid(value)) return { value };
+    } catch {
+      // cannot happen for text bootforge wrote; treated as corrupt below
+    }
+  }
+  rmSync(path, { force: true });
+  return { corrupt: true };
+}
+
 /** Downloads kept by the SHA-256 their signed index promised: <root>/sha256/<ab>/<hash>. */
 export class DownloadCache {
   constructor(readonly root: string) {}

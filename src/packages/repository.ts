@@ -3,9 +3,8 @@ import { BootforgeError } from '../errors/index.js';
 import { sha256Hex } from './cache.js';
 import type { Reporter } from '../log/events.js';
 import { Readable } from 'node:stream';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './cache.js';
+import { readJsonEntry, writeJsonEntry } from './cache.js';
 import { compressionOf, decompressStream } from './decompress.js';
 import type { Downloader } from './fetch.js';
 import { loadKeyring } from './keyring.js';
@@ -133,7 +132,7 @@ async function loadComponent(
   }
   const origin = { suite: suite.suite, component, uri: suite.uri };
   const parsedPath = options.indexCacheDir ? join(options.indexCacheDir, `${expected.sha256}.json`) : undefined;
-  const parsed = parsedPath ? readParsed(parsedPath) : undefined;
+  const parsed = parsedPath ? readParsed(parsedPath, options.reporter) : undefined;
   if (parsed) return parsed.map((r) => ({ ...r, ...origin }));
 
   const compression = compressionOf(choice) ?? 'none';
@@ -164,16 +163,35 @@ async function loadComponent(
   }
   if (parsedPath) {
     const bare = records.map(({ suite: _s, component: _c, uri: _u, ...rest }) => rest);
-    writeFileAtomic(parsedPath, JSON.stringify(bare));
+    writeJsonEntry(parsedPath, bare);
   }
   return records;
 }
 
+type ParsedRecord = Omit<PackageRecord, 'suite' | 'component' | 'uri'>;
+
 /** A parsed index written by an earlier run; it was made from bytes whose hash the name carries. */
-function readParsed(path: string): Omit<PackageRecord, 'suite' | 'component' | 'uri'>[] | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Omit<PackageRecord, 'suite' | 'component' | 'uri'>[];
-  } catch {
-    return undefined;
-  }
+function readParsed(path: string, reporter: Reporter): ParsedRecord[] | undefined {
+  const entry = readJsonEntry(path, isParsedIndex);
+  if ('value' in entry) return entry.value;
+  if (entry.corrupt) reporter.emit({ type: 'warning', message: `cached index ${path} was corrupt; reading it again` });
+  return undefined;
+}
+
+/** What the resolver and fetcher rely on in each record; the other fields are optional strings. */
+function isParsedIndex(value: unknown): value is ParsedRecord[] {
+  return (
+    Array.isArray(value) &&
+    value.every((r: Partial<Record<keyof ParsedRecord, unknown>> | null) => {
+      if (typeof r !== 'object' || r === null) return false;
+      const { name, version, architecture, filename, size, sha256, essential } = r;
+      return (
+        [name, version, architecture, filename].every((s) => typeof s === 'string') &&
+        Number.isSafeInteger(size) &&
+        typeof sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test(sha256) &&
+        typeof essential === 'boolean'
+      );
+    })
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FsTree } from '../fstree/tree.js';
 import type { BlobStore, TreeEntry } from '../fstree/types.js';
@@ -9,8 +9,9 @@ import { findKernel, type KernelInTree } from '../initrd/kernel.js';
 import { indexKernelModules, moduleClosure, ModuleIndex, writeModuleFiles } from '../initrd/modules.js';
 import { buildSegment, writeInitrd, type BuiltSegment } from '../initrd/segments.js';
 import type { SegmentCompression } from '../initrd/compress.js';
+import type { Reporter } from '../log/events.js';
 import { startTask } from '../log/progress.js';
-import { writeFileAtomic } from '../packages/cache.js';
+import { readJsonEntry, writeJsonEntry } from '../packages/cache.js';
 import { storeBlobs } from '../packages/unpack.js';
 import type { ResolvedProfile } from '../profile/resolve.js';
 import type { InitrdRole } from '../templates/contexts.js';
@@ -139,21 +140,32 @@ export async function installerTree(
   return { tree: assembleTreeOf(await unpackPackages(source, packages.installer)), epoch: packages.epoch };
 }
 
-/** The module index of a kernel, cached by the SHA-256 of its image (the same image has the same modules). */
+/**
+ * The module index of a kernel, cached by the SHA-256 of its image (the same
+ * image has the same modules). A corrupt entry is warned about and rebuilt; one
+ * of an older index version is rebuilt quietly.
+ */
 export async function moduleIndexFor(
   tree: FsTree,
   blobs: BlobStore,
   kernel: KernelInTree,
   cacheRoot: string,
+  reporter?: Reporter,
 ): Promise<ModuleIndex> {
   const path = join(cacheRoot, 'modindex', `${kernel.vmlinuz.sha256}.json`);
-  try {
-    return ModuleIndex.fromJSON(JSON.parse(readFileSync(path, 'utf8')));
-  } catch {
-    const index = await indexKernelModules(tree, blobs, kernel.release);
-    writeFileAtomic(path, JSON.stringify(index.toJSON()));
-    return index;
+  const entry = readJsonEntry(path, (_v): _v is unknown => true);
+  if ('value' in entry) {
+    try {
+      return ModuleIndex.fromJSON(entry.value);
+    } catch {
+      // an index of an older version: made again below
+    }
+  } else if (entry.corrupt) {
+    reporter?.emit({ type: 'warning', message: `the cached module index ${path} was corrupt; indexing again` });
   }
+  const index = await indexKernelModules(tree, blobs, kernel.release);
+  writeJsonEntry(path, index.toJSON());
+  return index;
 }
 
 function entriesOf(tree: FsTree, paths: readonly InitrdPath[]): TreeEntry[] {
@@ -186,7 +198,7 @@ export async function buildInitrd(options: InitrdBuildOptions): Promise<InitrdAr
   const blobs = storeBlobs(source.cacheRoot);
   const kernel = findKernel(tree);
 
-  const index = await t('module index', moduleIndexFor(tree, blobs, kernel, source.cacheRoot));
+  const index = await t('module index', moduleIndexFor(tree, blobs, kernel, source.cacheRoot, source.reporter));
   const closure = moduleClosure(index, [...new Set([...profile.data.kernel.modules, ...ROLE_MODULES[options.role]])]);
   const moduleFiles = writeModuleFiles(closure, kernel.release);
   const globs = profile.data.firmware.map((f) => ({ package: f.package, files: f.files }));

@@ -41,6 +41,8 @@ export interface PackageSource {
   readonly cache: DownloadCache;
   readonly cacheRoot: string;
   readonly reporter: Reporter;
+  /** One per source, so a package in both closures has its files checked once. */
+  readonly store: PackageStore;
 }
 
 export interface RepoSettings {
@@ -84,7 +86,7 @@ export function openPackageSource(settings: RepoSettings, rawFlags: SourceFlags,
   const root = cacheRoot(flags.cacheDir, flags.env);
   const cache = new DownloadCache(root);
   const downloader = new Downloader({ cache, reporter, ...(flags.jobs ? { concurrency: flags.jobs } : {}) });
-  return { config, downloader, cache, cacheRoot: root, reporter };
+  return { config, downloader, cache, cacheRoot: root, reporter, store: new PackageStore(root, reporter) };
 }
 
 /** The repository settings of a resolved profile, with its keyring made absolute. */
@@ -237,7 +239,7 @@ export async function unpackPackages(
   source: PackageSource,
   packages: readonly PackageRef[],
 ): Promise<UnpackedPackage[]> {
-  const store = new PackageStore(source.cacheRoot);
+  const { store } = source;
   const uriOf = new Map(source.config.suites.map((s) => [s.suite, s.uri]));
   const fetches = new Map<string, Promise<Buffer>>();
   const fetchOf = (p: PackageRef): Promise<Buffer> => {

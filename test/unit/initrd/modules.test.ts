@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ import {
   writeModuleFiles,
   type ModuleClosure,
 } from '../../../src/initrd/modules.js';
+import { RecordingReporter } from '../../../src/log/events.js';
+import { moduleIndexFor } from '../../../src/pipeline/initrd.js';
 import { makeModule } from '../../helpers/make-elf.js';
 import { thrown } from '../../helpers/errors.js';
 
@@ -537,5 +539,30 @@ describe('kmod binary index', () => {
 
   it('refuses non-ASCII keys', () => {
     expect(thrown(() => writeKmodIndex([{ key: 'é', value: 'x', priority: 0 }])).code).toBe('BF_INTERNAL');
+  });
+});
+
+describe('the cached module index', () => {
+  it('a corrupt cache entry is warned about and rebuilt; a good one is used as is', async () => {
+    const blobs = new MemoryBlobStore();
+    const tree = await kernelTree(blobs);
+    const vmlinuz = { ...meta, type: 'file' as const, path: '/boot/vmlinuz', size: 1, sha256: 'a'.repeat(64) };
+    const kernel = { release: KVER, vmlinuz, modulesDir: DIR };
+    const cache = join(tmp, 'cache');
+    const reporter = new RecordingReporter();
+    const first = await moduleIndexFor(tree, blobs, kernel, cache, reporter);
+    const path = join(cache, 'modindex', `${vmlinuz.sha256}.json`);
+    // One byte changed, the JSON still valid: a module renamed.
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('"name":"virtio_blk"');
+    writeFileSync(path, text.replace('"name":"virtio_blk"', '"name":"virtio_bld"'));
+    const second = await moduleIndexFor(tree, blobs, kernel, cache, reporter);
+    expect(second.toJSON()).toEqual(first.toJSON());
+    expect(reporter.events).toEqual([
+      { type: 'warning', message: `the cached module index ${path} was corrupt; indexing again` },
+    ]);
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    await moduleIndexFor(tree, blobs, kernel, cache, reporter);
+    expect(reporter.events).toHaveLength(1);
   });
 });
