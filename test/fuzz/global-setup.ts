@@ -10,6 +10,8 @@ import type { TestProject } from 'vitest/node';
 interface Entry {
   readonly parser: string;
   readonly runs: number;
+  /** The worker's peak resident memory when the property ended, in bytes. */
+  readonly peakRss: number;
 }
 
 export default function setup(project: TestProject): () => void {
@@ -34,7 +36,11 @@ function summary(entries: readonly Entry[], seconds: number): string {
   for (const e of entries) perParser.set(e.parser, (perParser.get(e.parser) ?? 0) + e.runs);
   const total = [...perParser.values()].reduce((a, b) => a + b, 0);
   const lines = [...perParser].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `fuzz: ${p}: ${fmt(n)} cases`);
-  lines.push(`fuzz: ${fmt(total)} cases in ${Math.round(seconds)} s across ${perParser.size} parsers`);
+  const peak = Math.max(0, ...entries.map((e) => e.peakRss));
+  lines.push(
+    `fuzz: ${fmt(total)} cases in ${Math.round(seconds)} s across ${perParser.size} parsers; ` +
+      `peak worker memory ${Math.round(peak / 2 ** 20)} MiB`,
+  );
   return lines.join('\n');
 }
 

@@ -45,6 +45,8 @@ const EXTREMES = [
   2n ** 64n - 1n,
 ];
 const TEXT_NUMBERS = ['0', '-1', '4294967295', '4294967296', '9007199254740993', '9'.repeat(40), '1e308', 'NaN', ' '];
+// cpio newc's fields are 8 hex digits.
+const HEX_NUMBERS = ['FFFFFFFF', '7FFFFFFF', '80000000', '00000000', 'FFFFFFF0', '00001001', 'fffffffe'];
 
 /** An integer field of 1, 2, 4 or 8 bytes holding an extreme value, little- or big-endian. */
 const binaryField: fc.Arbitrary<number[]> = fc
@@ -55,7 +57,9 @@ const binaryField: fc.Arbitrary<number[]> = fc
     return littleEndian ? bytes : bytes.reverse();
   });
 
-const textField: fc.Arbitrary<number[]> = fc.constantFrom(...TEXT_NUMBERS).map((s) => [...Buffer.from(s, 'latin1')]);
+const textField: fc.Arbitrary<number[]> = fc
+  .constantFrom(...TEXT_NUMBERS, ...HEX_NUMBERS)
+  .map((s) => [...Buffer.from(s, 'latin1')]);
 
 /** A position in the sample, half the time inside a hot range. */
 function position(length: number, hot: HotRanges): fc.Arbitrary<number> {
