@@ -706,7 +706,7 @@ export const CATALOGUE = {
     explain:
       'inspect decides what a file is from its first bytes: a cpio archive or a compression magic number (an initrd), "EFI PART" at byte 512 (a raw GPT image), or the qcow2 magic. A file with none of them (an empty or zeroed file, a file system image, a tar) is refused before anything more is read.',
   },
-  BF_QCOW2_EXTERNAL: {
+  BF_IMAGE_NOT_STANDALONE: {
     kind: 'input',
     title: 'A qcow2 image refers to another file',
     hint: 'make it self-contained first: qemu-img convert -O qcow2 overlay.qcow2 standalone.qcow2',

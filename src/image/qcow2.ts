@@ -31,7 +31,7 @@ export function checkQcow2Standalone(path: string): void {
     input.close();
   }
   const refuse = (why: string): BootforgeError =>
-    new BootforgeError('BF_QCOW2_EXTERNAL', `qcow2 image ${displayFile(path)} ${why}`);
+    new BootforgeError('BF_IMAGE_NOT_STANDALONE', `qcow2 image ${displayFile(path)} ${why}`);
   if (length < 104 || head.readUInt32BE(0) !== 0x514649fb) throw refuse('has a truncated or missing qcow2 header');
   const version = head.readUInt32BE(4);
   if (version !== 2 && version !== 3) throw refuse(`has qcow2 version ${version}; bootforge reads versions 2 and 3`);

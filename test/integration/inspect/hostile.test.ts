@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,13 +65,14 @@ describe('bootforge inspect on what is not a file', () => {
   it('refuses a directory, and a FIFO without waiting for a writer', () => {
     const dir = join(work, 'dir');
     mkdirSync(dir);
-    expect(inspect(dir)).toMatchObject({
-      code: 2,
-      stderr: expect.stringMatching(/^BF_INPUT_NOT_FILE: .* is a directory/),
-    });
+    const onDir = inspect(dir);
+    expect(onDir.stderr).toMatch(/^BF_INPUT_NOT_FILE: .* is a directory/);
+    expect(onDir.code).toBe(2);
     const fifo = join(work, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    expect(inspect(fifo)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^BF_INPUT_NOT_FILE: .* is a FIFO/) });
+    const onFifo = inspect(fifo);
+    expect(onFifo.stderr).toMatch(/^BF_INPUT_NOT_FILE: .* is a FIFO/);
+    expect(onFifo.code).toBe(2);
   });
 
   it('says a 1.9 GB file of zeros is neither an initrd nor an image, without reading it', () => {
@@ -86,3 +88,68 @@ describe('bootforge inspect on what is not a file', () => {
   });
 });
 
+/** bin/bootforge inspect without blocking the event loop (a test server must keep accepting meanwhile). */
+function inspectAsync(file: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bin/bootforge', ['inspect', file], { env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('bootforge inspect on a qcow2 that refers to other files', () => {
+  it('refuses an nbd:// backing file without connecting to it', async () => {
+    const connections: string[] = [];
+    const server = createServer((socket) => {
+      connections.push(String(socket.remoteAddress));
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const image = join(work, 'nbd.qcow2');
+      execFileSync('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-u',
+        '-b',
+        `nbd://127.0.0.1:${port}/x`,
+        '-F',
+        'raw',
+        image,
+        '16M',
+      ]);
+      const r = await inspectAsync(image);
+      expect(r.stderr).toMatch(/^BF_IMAGE_NOT_STANDALONE: qcow2 image .*nbd.qcow2 names a backing file/);
+      expect(r.code).toBe(2);
+      expect(connections).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a local backing file and an external data file', () => {
+    const base = join(work, 'base.img');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '16M']);
+    const overlay = join(work, 'overlay.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'raw', overlay]);
+    expect(inspect(overlay).stderr).toMatch(/^BF_IMAGE_NOT_STANDALONE: .* names a backing file/);
+    const withData = join(work, 'data.qcow2');
+    execFileSync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-o',
+      `data_file=${join(work, 'data.raw')}`,
+      withData,
+      '16M',
+    ]);
+    const r = inspect(withData);
+    expect(r.stderr).toMatch(/^BF_IMAGE_NOT_STANDALONE: .* keeps its data in an external data file/);
+    expect(r.code).toBe(2);
+  });
+});
