@@ -699,6 +699,20 @@ export const CATALOGUE = {
       'A compressed stream (an initrd segment, a package member, a bundle payload, an index) expands to more than bootforge accepts for it. Real inputs stay far below the bounds; a stream that does not is damaged or built to exhaust memory (a decompression bomb).',
     example: 'BF_EXPANDS_TOO_FAR: initrd bomb.img: the zstd segment at byte 0 expands past 1 GiB',
   },
+  BF_NOT_INSPECTABLE: {
+    kind: 'input',
+    title: 'bootforge inspect was given a file that is neither an initrd nor a disk image',
+    hint: 'inspect reads initrds (cpio newc, plain or compressed with gzip, zstd or xz) and GPT disk images (raw, a block device, or qcow2)',
+    explain:
+      'inspect decides what a file is from its first bytes: a cpio archive or a compression magic number (an initrd), "EFI PART" at byte 512 (a raw GPT image), or the qcow2 magic. A file with none of them (an empty or zeroed file, a file system image, a tar) is refused before anything more is read.',
+  },
+  BF_IMAGE_NOT_STANDALONE: {
+    kind: 'input',
+    title: 'A qcow2 image refers to another file',
+    hint: 'make it self-contained first: qemu-img convert -O qcow2 overlay.qcow2 standalone.qcow2',
+    explain:
+      'The qcow2 header names a backing file or an external data file. QEMU would open that file too (or connect to it: a backing file may be an nbd:// or other network address), and show its contents as if they were the image. bootforge reads only self-contained images and refuses such a header before qemu-img sees it.',
+  },
   BF_DOWNLOAD_TOO_LARGE: {
     kind: 'failure',
     title: 'The mirror sent more than the signed size',

@@ -4,11 +4,13 @@
  * the copy on the ESP and the hash the boot entries pin (bootforge.manifest=).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { readFileSync, readSync, type Stats } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
+import { openInput } from '../fsutil/read-input.js';
 import { readFat32 } from './fat/reader.js';
 import { PARTITION_TYPE } from './guid.js';
 import { PAYLOAD_HEADER_SIZE, PAYLOAD_MAGIC } from './payload.js';
@@ -69,43 +71,52 @@ export interface ImageInfo {
   };
 }
 
-/** Inspects a raw GPT image at `path`. */
-export async function inspectDiskImage(path: string): Promise<ImageInfo> {
-  const handle = await open(path, 'r').catch((cause: Error) => {
-    throw new BootforgeError('BF_IO', `cannot read ${displayFile(path)}: ${cause.message}`, { cause });
-  });
+/** Called with what is known (the GPT) when reading the rest of an image fails, before the error is thrown. */
+export type PartialReport = (info: ImageInfo) => void;
+
+/** Inspects a raw GPT image at `path`: a file or a block device, never anything else. */
+export async function inspectDiskImage(path: string, partial?: PartialReport): Promise<ImageInfo> {
+  const input = openInput(path, { kind: 'image', allowBlockDevice: true });
   try {
-    const size = (await handle.stat()).size;
+    const size = input.size ?? blockDeviceSize(input.stats);
     const reader: BlockReader = {
       size,
+      // eslint-disable-next-line @typescript-eslint/require-await -- a BlockReader may be asynchronous (qcow2)
       read: async (offset, length) => {
         const buf = Buffer.alloc(length);
-        await handle.read(buf, 0, length, offset);
+        readSync(input.fd, buf, 0, Math.max(0, Math.min(length, size - offset)), offset);
         return buf;
       },
     };
-    return await inspectReader(reader);
+    return await inspectReader(reader, partial);
   } catch (e) {
     // The FAT reader knows offsets within the volume only; say which image it was.
     if (e instanceof BootforgeError && e.code === 'BF_FAT_INVALID')
       throw new BootforgeError(e.code, `${displayFile(path)}: the ESP: ${e.message}`, { cause: e });
     throw e;
   } finally {
-    await handle.close();
+    input.close();
   }
 }
 
+/** A block device's size, which fstat does not give: the kernel's count of 512-byte sectors. */
+function blockDeviceSize(stats: Stats): number {
+  const major = Math.floor(stats.rdev / 256) & 0xfff;
+  const minor = (stats.rdev & 0xff) | ((stats.rdev >> 12) & 0xfff00);
+  return Number(readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim()) * 512;
+}
+
 /** Inspects a qcow2 image (a build's `--format qcow2`, a vm target) through qemu-img, chunk by chunk. */
-export async function inspectQcow2Image(path: string): Promise<ImageInfo> {
+export async function inspectQcow2Image(path: string, partial?: PartialReport): Promise<ImageInfo> {
   const scratch = await mkdtemp(join(tmpdir(), 'bootforge-inspect-'));
   try {
-    return await inspectReader(await qcow2Reader(path, scratch));
+    return await inspectReader(await qcow2Reader(path, scratch), partial);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-export async function inspectReader(reader: BlockReader): Promise<ImageInfo> {
+export async function inspectReader(reader: BlockReader, partial?: PartialReport): Promise<ImageInfo> {
   const report = await readGpt(reader);
   const partitions = report.partitions.map((p) => ({
     number: p.number,
@@ -120,15 +131,26 @@ export async function inspectReader(reader: BlockReader): Promise<ImageInfo> {
     size: reader.size,
     gpt: { ok: report.ok, problems: report.problems, diskGuid: report.diskGuid, partitions },
   };
-  const espPart = report.partitions.find((p) => p.type === PARTITION_TYPE.esp);
-  const esp = espPart && (await readEsp(reader, espPart.start));
-  const payloadPart = report.partitions.find((p) => p.type === PARTITION_TYPE.bootforgePayload);
-  const payload = payloadPart && readPayload(await reader.read(payloadPart.start, PAYLOAD_HEADER_SIZE), esp);
-  return { ...info, ...(esp ? { esp: esp.summary } : {}), ...(payload ? { payload } : {}) };
+  try {
+    const espPart = report.partitions.find((p) => p.type === PARTITION_TYPE.esp);
+    const esp = espPart && (await readEsp(reader, espPart));
+    const payloadPart = report.partitions.find((p) => p.type === PARTITION_TYPE.bootforgePayload);
+    const payload = payloadPart && readPayload(await reader.read(payloadPart.start, PAYLOAD_HEADER_SIZE), esp);
+    return { ...info, ...(esp ? { esp: esp.summary } : {}), ...(payload ? { payload } : {}) };
+  } catch (e) {
+    partial?.(info);
+    throw e;
+  }
 }
 
-async function readEsp(reader: BlockReader, offset: number) {
-  const fat = await readFat32((o, l) => reader.read(offset + o, l));
+async function readEsp(reader: BlockReader, part: { start: number; firstLba: number; lastLba: number }) {
+  const end = (part.lastLba + 1) * SECTOR_SIZE;
+  if (end > reader.size)
+    throw new BootforgeError(
+      'BF_FAT_INVALID',
+      `its partition (sectors ${part.firstLba}-${part.lastLba}) ends at byte ${end}, beyond the end of the image (${reader.size} bytes)`,
+    );
+  const fat = await readFat32((o, l) => reader.read(part.start + o, l));
   const files = (await fat.list()).filter((e) => e.type === 'file').map((e) => ({ path: e.path, size: e.size }));
   const loader: Record<string, string> = {};
   for (const f of files) {

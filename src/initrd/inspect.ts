@@ -100,6 +100,16 @@ interface ByteSource {
   read(offset: number, length: number): Buffer;
 }
 
+/** Whether the first bytes start a segment the kernel would try (a cpio archive or a compression it knows). */
+export function looksLikeInitrd(head: Buffer): boolean {
+  return (
+    startsWith(head, 0, NEWC_MAGIC) ||
+    startsWith(head, 0, Buffer.from('0707', 'latin1')) ||
+    (head[0] === 0x1f && head[1] === 0x8b) ||
+    [ZSTD_MAGIC, XZ_MAGIC, ...OTHER_MAGIC.map(([, magic]) => magic)].some((magic) => startsWith(head, 0, magic))
+  );
+}
+
 export async function inspectInitrdFile(path: string): Promise<InitrdInfo> {
   const input = openInput(path, { kind: 'initrd' });
   try {
@@ -214,7 +224,7 @@ async function readDecompressed(
 /** One gzip member: its header, the deflate stream (zlib says how much it used), CRC-32 and length. */
 async function gzipSegment(src: ByteSource, start: number, budget: Budget, what: string): Promise<InitrdSegment> {
   const p = gzipHeaderEnd(src, start);
-  const inflate = createInflateRaw();
+  const inflate = createInflateRaw({ chunkSize: 256 * 1024 });
   Readable.from(windows(src, p, src.size)).pipe(inflate);
   let crc = 0;
   const content = await readDecompressed(inflate, what, budget, (chunk) => {
@@ -469,7 +479,7 @@ function headerFields(header: Buffer, at: string) {
 class ByteReader {
   /** Bytes consumed so far. */
   position = 0;
-  private chunk = Buffer.alloc(0);
+  private chunk: Buffer = Buffer.alloc(0);
   private at = 0;
   private readonly source: AsyncIterator<Buffer>;
 
@@ -482,7 +492,8 @@ class ByteReader {
     while (this.chunk.length - this.at < n) {
       const next = await this.source.next();
       if (next.done === true) break;
-      this.chunk = Buffer.concat([this.chunk.subarray(this.at), next.value]);
+      this.chunk =
+        this.at === this.chunk.length ? next.value : Buffer.concat([this.chunk.subarray(this.at), next.value]);
       this.at = 0;
     }
     return this.chunk.subarray(this.at, this.at + n);
@@ -510,8 +521,7 @@ class ByteReader {
   /** Skips zero bytes; false when the stream ends. */
   async skipZeros(): Promise<boolean> {
     while ((await this.peek(1)).length > 0) {
-      let i = this.at;
-      while (i < this.chunk.length && this.chunk[i] === 0) i += 1;
+      const i = firstNonZero(this.chunk, this.at);
       this.consume(i - this.at);
       if (i < this.chunk.length) return true;
     }
@@ -538,10 +548,20 @@ async function* windows(src: ByteSource, start: number, end: number): AsyncGener
 function skipZeros(src: ByteSource, pos: number): number {
   for (let p = pos; p < src.size; p += WINDOW) {
     const window = src.read(p, WINDOW);
-    const i = window.findIndex((b) => b !== 0);
-    if (i >= 0) return p + i;
+    const i = firstNonZero(window, 0);
+    if (i < window.length) return p + i;
   }
   return src.size;
+}
+
+const ZEROS = Buffer.alloc(4096);
+
+/** The index of the first non-zero byte of `buf` at or after `from`, or its length; zero runs are compared a page at a time. */
+function firstNonZero(buf: Buffer, from: number): number {
+  let i = from;
+  while (i + ZEROS.length <= buf.length && buf.subarray(i, i + ZEROS.length).equals(ZEROS)) i += ZEROS.length;
+  while (i < buf.length && buf[i] === 0) i += 1;
+  return i;
 }
 
 /** An open file, read in windows; small reads (headers, block walks) come from one cached window. */

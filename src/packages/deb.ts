@@ -15,6 +15,7 @@ import { BootforgeError } from '../errors/index.js';
 import { FsTree } from '../fstree/tree.js';
 import type { BlobStore, StoredBlob, TreeEntry } from '../fstree/types.js';
 import { readAr, type ArMember } from './ar.js';
+import { bounded, EXPANSION_LIMITS } from './decompress.js';
 
 const { XzReadableStream } = xzDecompress;
 
@@ -49,7 +50,7 @@ export async function extractDeb(bytes: Buffer, options: ExtractDebOptions): Pro
   const { control: controlMember, data: dataMember } = debMembers(bytes, label, bad);
 
   const controlFiles = Object.create(null) as Record<string, Buffer>;
-  await eachTarEntry(decompress(controlMember, bad), controlMember.name, bad, async (header, body) => {
+  await eachTarEntry(decompress(controlMember, label, bad), controlMember.name, bad, async (header, body) => {
     const name = stripDotSlash(header.name);
     if (header.type === 'directory' && name === '') return;
     if (header.type !== 'file' || name === '' || name.includes('/') || /[\0\n]|^\.\.?$/.test(name)) {
@@ -69,7 +70,7 @@ export async function extractDeb(bytes: Buffer, options: ExtractDebOptions): Pro
   const entries: TreeEntry[] = [];
   const writer = new BlobWriter(options.blobs);
   try {
-    await eachTarEntry(decompress(dataMember, bad), dataMember.name, bad, async (header, body) => {
+    await eachTarEntry(decompress(dataMember, label, bad), dataMember.name, bad, async (header, body) => {
       const entry = await toEntry(header, body, writer, label, bad);
       const placed = tree.add(entry, { package: options.package });
       entries.push(entry.type === 'hardlink' ? placed : { ...entry, path: placed.path });
@@ -189,7 +190,13 @@ function compressionOf(member: ArMember, bad: (why: string) => BootforgeError): 
   }
 }
 
-function decompress(member: ArMember, bad: (why: string) => BootforgeError): AsyncIterable<Uint8Array> {
+/** A member's tar bytes, cut off past its bound (a control.tar is small; a data.tar may be large, never endless). */
+function decompress(member: ArMember, label: string, bad: (why: string) => BootforgeError): AsyncIterable<Uint8Array> {
+  const max = member.name.startsWith('control.') ? EXPANSION_LIMITS.control : EXPANSION_LIMITS.data;
+  return bounded(decompressMember(member, bad), max, `${label}: ${member.name}`);
+}
+
+function decompressMember(member: ArMember, bad: (why: string) => BootforgeError): AsyncIterable<Uint8Array> {
   switch (compressionOf(member, bad)) {
     case 'none':
       return slices(member.data);

@@ -3,12 +3,14 @@
  * mounting it, with the build's manifest.json and sbom.cdx.json beside it when
  * they belong to it (same disk GUID, same generation).
  */
-import { open, readFile } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
+import { openInput } from '../fsutil/read-input.js';
 import { imageKind, inspectDiskImage, inspectQcow2Image, type ImageInfo } from '../image/inspect.js';
-import { inspectInitrdFile, type InitrdInfo } from '../initrd/inspect.js';
+import { inspectInitrdFile, looksLikeInitrd, type InitrdInfo } from '../initrd/inspect.js';
 import type { BuildManifest } from './build.js';
 import { SBOM_FILE } from './sbom.js';
 
@@ -35,24 +37,34 @@ export interface DiskImageReport extends ImageInfo {
 
 export type InspectReport = DiskImageReport | ({ readonly kind: 'initrd' } & InitrdInfo);
 
-/** What the first sectors say the file is. */
-async function kindOf(path: string) {
-  const handle = await open(path, 'r').catch((cause: Error) => {
-    throw new BootforgeError('BF_IO', `cannot read ${displayFile(path)}: ${cause.message}`, { cause });
-  });
+/** What the first sectors say the file is; anything else is refused without reading further. */
+function kindOf(path: string): 'initrd' | 'gpt' | 'qcow2' {
+  const input = openInput(path, { kind: 'image', allowBlockDevice: true });
+  const head = Buffer.alloc(1024);
   try {
-    const head = Buffer.alloc(1024);
-    await handle.read(head, 0, head.length, 0);
-    return imageKind(head);
+    readSync(input.fd, head, 0, head.length, 0);
   } finally {
-    await handle.close();
+    input.close();
   }
+  const kind = imageKind(head);
+  if (kind !== 'other') return kind;
+  if (looksLikeInitrd(head)) return 'initrd';
+  throw new BootforgeError(
+    'BF_NOT_INSPECTABLE',
+    `${displayFile(path)} is neither an initrd nor a disk image (it starts with bytes ${head.subarray(0, 8).toString('hex')})`,
+  );
 }
 
-export async function inspectFile(path: string): Promise<InspectReport> {
-  const kind = await kindOf(path);
-  if (kind === 'other') return { kind: 'initrd', ...(await inspectInitrdFile(path)) };
-  const image = kind === 'qcow2' ? await inspectQcow2Image(path) : await inspectDiskImage(path);
+export interface InspectOptions {
+  /** Given what is known of an image (its GPT) when reading the rest fails, before the error is thrown. */
+  readonly partial?: (report: InspectReport) => void;
+}
+
+export async function inspectFile(path: string, options: InspectOptions = {}): Promise<InspectReport> {
+  const kind = kindOf(path);
+  if (kind === 'initrd') return { kind: 'initrd', ...(await inspectInitrdFile(path)) };
+  const partial = (info: ImageInfo): void => options.partial?.({ kind: 'disk', ...info });
+  const image = kind === 'qcow2' ? await inspectQcow2Image(path, partial) : await inspectDiskImage(path, partial);
   const manifest = await sidecarManifest(path, image);
   const sbom = await sidecarSbom(path, image);
   return { kind: 'disk', ...image, ...(manifest ? { manifest } : {}), ...(sbom ? { sbom } : {}) };

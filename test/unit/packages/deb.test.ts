@@ -295,6 +295,18 @@ describe('extractDeb: broken or unsupported files', () => {
   const extract = (deb: Buffer, pkg = 'hello'): Promise<BootforgeError> =>
     rejection(extractDeb(deb, { package: pkg, blobs }));
 
+  it('stops a control.tar that expands past its bound (a bomb) while reading it', async () => {
+    const deb = await makeDeb({
+      data: [],
+      controlFiles: { postinst: '\0'.repeat(65 * 1024 * 1024) },
+      controlCompression: 'gz',
+    });
+    expect(deb.length).toBeLessThan(1024 * 1024);
+    const e = await extract(deb);
+    expect(e.code).toBe('BF_EXPANDS_TOO_FAR');
+    expect(e.message).toBe('package hello: control.tar.gz expands past 64 MiB');
+  });
+
   it('refuses a debian-binary other than "2.0\\n"', async () => {
     const e = await extract(await makeDeb({ data: [], debianBinary: '3.0\n' }));
     expect(e.code).toBe('BF_BAD_DEB');
