@@ -6,6 +6,7 @@ import {
   hostPath,
   kernelParam,
   moduleName,
+  oneLine,
   packageName,
   targetPath,
 } from '../schema/fields.js';
@@ -23,8 +24,14 @@ const gate = rule(z.string(), 'BF_VERSION_GATE', (g) =>
   examples: ['<6.8', '>=6.5', '>=6.1 <6.8'],
 });
 
+// `options <module> <options>` is one line of /etc/modprobe.d: a line break would add a line
+// of its own (an `install` command runs as root whenever the module loads).
+const modprobeOptions = oneLine('module options').min(1);
+// Globs under /lib/firmware, matched by the build: one line each, like every value printed.
+const firmwareGlob = oneLine('firmware file').min(1);
+
 /** Every quirk can say why it exists (with a link to its source) and which kernels need it. */
-const why = z.string().min(1).meta({
+const why = oneLine('why').min(1).meta({
   description: 'Why this quirk exists, with a link to the bug report or vendor document.',
 });
 const quirkMeta = { why: why.optional(), kernel: gate.optional() };
@@ -34,7 +41,8 @@ function quirk<K extends string, T extends z.ZodType>(key: K, value: T) {
   return z.union([value, z.strictObject({ [key]: value, ...quirkMeta } as { [P in K]: T } & typeof quirkMeta)]);
 }
 
-const dmiPattern = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).meta({
+const dmiGlob = oneLine('DMI pattern').min(1);
+const dmiPattern = z.union([dmiGlob, z.array(dmiGlob).min(1)]).meta({
   description:
     'Glob (* and ?) over the DMI value, compared without case and surrounding spaces; a list means any of them.',
 });
@@ -51,7 +59,7 @@ export const HardwareSchema = z
   .strictObject({
     $schema: z.string().optional(),
     id: hardwareId,
-    description: z.string().min(1),
+    description: oneLine('description').min(1),
     match: z.array(MatchRuleSchema).default([]).meta({
       description: 'DMI rules (/sys/class/dmi/id); the description matches when any rule matches all its fields.',
     }),
@@ -68,11 +76,11 @@ export const HardwareSchema = z
       .meta({ description: 'Modules loaded at boot (/etc/modules-load.d).' }),
     blacklist: z.array(quirk('name', moduleName)).default([]).meta({ description: 'Modules never to load.' }),
     modprobe: z
-      .array(z.strictObject({ module: moduleName, options: z.string().min(1), ...quirkMeta }))
+      .array(z.strictObject({ module: moduleName, options: modprobeOptions, ...quirkMeta }))
       .default([])
       .meta({ description: 'Module options (/etc/modprobe.d/bootforge-<id>.conf).' }),
     firmware: z
-      .array(z.strictObject({ package: packageName, files: z.array(z.string().min(1)).default(['**']), ...quirkMeta }))
+      .array(z.strictObject({ package: packageName, files: z.array(firmwareGlob).default(['**']), ...quirkMeta }))
       .default([])
       .meta({ description: 'Firmware files (globs under /lib/firmware) and the Debian package that ships them.' }),
     packages: z.array(quirk('name', packageName)).default([]),

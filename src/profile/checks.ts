@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { BootforgeError, isBootforgeError, type ErrorCode, type SourceLoc } from '../errors/index.js';
 import type { InputKind } from '../fsutil/read-input.js';
+import { MIN_ROOT_SIZE } from '../schema/fields.js';
 import { checkHostFile, type HostFile } from '../schema/host-files.js';
 import { displayPath } from '../schema/issues.js';
+import { formatSize } from '../schema/size.js';
 import { nodeAt, type LNode } from '../yaml/located.js';
 import { formatLoc } from '../yaml/merge.js';
 import type { ProfileData } from './schema.js';
@@ -41,6 +43,14 @@ export function checkHostFiles(
   );
   data.users.forEach((u, i) => check(['users', i, 'hashedPasswordFile'], u.hashedPasswordFile, 'password hash file'));
   return { files, errors };
+}
+
+/** The installer's GPT, its backup and the 1 MiB alignment of each partition (stage-install.sh.hbs). */
+const PARTITION_TABLE_BYTES = 4 * 1024 ** 2;
+
+/** The least a disk must hold for this layout (a root without size at its minimum). */
+function layoutNeed(layout: ProfileData['disk']['layout']): number {
+  return layout.esp.size + layout.swap.size + (layout.root.size ?? MIN_ROOT_SIZE) + PARTITION_TABLE_BYTES;
 }
 
 /** Rules that span several fields; the schema checks each field alone. */
@@ -112,6 +122,17 @@ export function checkProfile(data: ProfileData, tree: LNode): BootforgeError[] {
   const { minSize, maxSize } = data.disk.target;
   if (minSize !== undefined && maxSize !== undefined && minSize > maxSize) {
     fail('BF_INVALID_VALUE', ['disk', 'target', 'maxSize'], 'maxSize is smaller than minSize');
+  }
+  const need = layoutNeed(data.disk.layout);
+  if (maxSize !== undefined && need > maxSize) {
+    fail(
+      'BF_INVALID_VALUE',
+      ['disk', 'layout'],
+      `the partitions need at least ${formatSize(need)}, more than disk.target.maxSize (${formatSize(maxSize)})`,
+      { key: true },
+    );
+  } else if (!Number.isSafeInteger(need)) {
+    fail('BF_INVALID_VALUE', ['disk', 'layout'], 'the partitions add up to more than any disk holds', { key: true });
   }
   return errors;
 }

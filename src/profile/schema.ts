@@ -3,8 +3,10 @@ import {
   accountId,
   accountName,
   componentName,
+  espSize,
   fileMode,
   fileOwner,
+  gecos,
   hardwareId,
   hostPath,
   hostname,
@@ -13,11 +15,14 @@ import {
   locale,
   moduleName,
   packageName,
+  oneLine,
   packageSpec,
+  rootSize,
   size,
   sshPublicKey,
   strongPasswordHash,
   suiteName,
+  swapSize,
   targetPath,
   timezone,
   unitName,
@@ -92,7 +97,7 @@ export const PackagesSchema = z
 export const UserSchema = z.strictObject({
   name: accountName,
   uid: accountId.optional().meta({ description: 'Omit to allocate from 1000 up.' }),
-  description: z.string().optional(),
+  description: gecos.optional().meta({ description: 'The comment field of passwd (GECOS): one line without ":".' }),
   groups: list(accountName),
   hashedPassword: strongPasswordHash.optional(),
   hashedPasswordFile: hostPath.optional().meta({ description: 'File on the build host holding the hash.' }),
@@ -106,9 +111,9 @@ export const DiskTargetSchema = z
     byId: hostPath
       .optional()
       .meta({ description: 'Name under /dev/disk/by-id, e.g. nvme-Samsung_SSD_980_1TB_S64ANS0T123.' }),
-    serial: z.string().optional(),
-    wwn: z.string().optional(),
-    model: z.string().optional().meta({ description: 'Glob over the disk model, e.g. "Samsung SSD 9*".' }),
+    serial: oneLine('disk serial').optional(),
+    wwn: oneLine('disk WWN').optional(),
+    model: oneLine('disk model').optional().meta({ description: 'Glob over the disk model, e.g. "Samsung SSD 9*".' }),
     transport: z.enum(['nvme', 'sata', 'virtio', 'scsi', 'usb', 'mmc']).optional(),
     minSize: size.optional(),
     maxSize: size.optional(),
@@ -131,11 +136,16 @@ export const DiskSchema = z
     }),
     layout: z
       .strictObject({
-        esp: z.strictObject({ size: size.default(512 * 1024 ** 2) }).default({ size: 512 * 1024 ** 2 }),
+        esp: z.strictObject({ size: espSize.default(512 * 1024 ** 2) }).default({ size: 512 * 1024 ** 2 }),
         root: z
-          .strictObject({ filesystem: z.enum(['ext4']).default('ext4'), size: size.optional() })
+          .strictObject({
+            filesystem: z.enum(['ext4']).default('ext4'),
+            size: rootSize.optional().meta({ description: 'Default: the rest of the disk.' }),
+          })
           .default({ filesystem: 'ext4' }),
-        swap: z.strictObject({ size: size.default(0) }).default({ size: 0 }),
+        swap: z
+          .strictObject({ size: swapSize.default(0).meta({ description: '0: no swap partition.' }) })
+          .default({ size: 0 }),
       })
       .default({ esp: { size: 512 * 1024 ** 2 }, root: { filesystem: 'ext4' }, swap: { size: 0 } }),
   })
@@ -178,19 +188,21 @@ export const HardwareSelectionSchema = z
       'Fixed hardware descriptions ([id, ...]), or detection at install time by DMI: auto (all bundled) or {auto: [id, ...]}.',
   });
 
+// Tests are typed into the installed system's serial console, one line each.
+const command = oneLine('command');
 export const TestSchema = z.union([
-  z.string(),
+  command,
   z.strictObject({
-    name: z.string().optional(),
-    succeed: z.string().optional(),
-    fail: z.string().optional(),
+    name: oneLine('test name').optional(),
+    succeed: command.optional(),
+    fail: command.optional(),
     timeout: z.number().int().positive().optional().meta({ description: 'Seconds.' }),
   }),
 ]);
 
 export const HealthCheckSchema = z.strictObject({
-  name: z.string().optional(),
-  run: z.string().meta({ description: 'Shell command; exit status 0 means healthy.' }),
+  name: oneLine('health check name').optional(),
+  run: oneLine('health check').meta({ description: 'Shell command; exit status 0 means healthy.' }),
   timeout: z.number().int().positive().default(60).meta({ description: 'Seconds.' }),
 });
 
@@ -215,7 +227,7 @@ export const ProfileSchema = z
   .strictObject({
     $schema: z.string().optional(),
     name: profileName.meta({ description: 'Names the output folder and the boot entries.' }),
-    description: z.string().optional(),
+    description: oneLine('description').optional(),
     extends: z
       .union([hostPath, z.array(hostPath)])
       .optional()

@@ -1,12 +1,34 @@
 import { z } from 'zod';
+import type { ErrorCode } from '../errors/index.js';
 import { rule, show } from './rule.js';
-import { parseSize, SIZE_PATTERN } from './size.js';
+import { formatSize, parseSize, SIZE_PATTERN } from './size.js';
 
 // Field types shared by profiles and hardware descriptions. Each one's runtime
 // check and its JSON Schema `pattern` say the same thing; the check exists to
 // give a specific error code and message.
 
 const SHELL_META = /[;|&$`<>\\'\n\r\0]/;
+// C0 controls (line breaks, tab, escape), DEL and C1 controls.
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Text that is written into one line of a generated file (modprobe.d, udev rules, passwd) or
+ * printed on a console: a control character could end its line and start one of its own, or
+ * drive the terminal.
+ */
+export function oneLine(what: string, extra?: (v: string) => { code: ErrorCode; message: string } | undefined) {
+  return rule(z.string(), 'BF_SHELL_META', (v) =>
+    CONTROL_RE.test(v) ? `${what} ${show(v)} contains a control character (a line break, tab or escape)` : extra?.(v),
+  ).meta({ pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$' });
+}
+
+/** The comment field of passwd (GECOS): one line, and no ":" (the field separator). */
+export const gecos = oneLine('user description', (v) =>
+  v.includes(':')
+    ? { code: 'BF_INVALID_VALUE', message: `user description ${show(v)} contains ":", which separates passwd fields` }
+    : undefined,
+);
 
 /** RFC 1123 host name; {{serial}}, {{vendor}}, {{product}} are filled from DMI at install time. */
 export const HOSTNAME_PLACEHOLDERS = ['serial', 'vendor', 'product'] as const;
@@ -108,23 +130,40 @@ export const sshPublicKey = rule(z.string(), 'BF_SSH_KEY', (k) =>
   SSH_KEY_RE.test(k) ? undefined : 'not an SSH public key line ("<type> AAAA<base64> [comment]")',
 ).meta({ pattern: SSH_KEY_RE.source });
 
+/** Linux's limits: a name of at most 255 bytes, a path of at most 4095 (PATH_MAX less its NUL). */
+export const NAME_MAX = 255;
+export const PATH_MAX = 4095;
+
 /** An absolute path on the target, in normal form. */
 export const TARGET_PATH_RE = /^(\/[^/\0\n]+)+$|^\/$/;
-export function targetPathProblem(p: string): { code: 'BF_RELATIVE_PATH' | 'BF_PATH_TRAVERSAL' | 'BF_SHELL_META'; message: string } | undefined {
+type PathCode = 'BF_RELATIVE_PATH' | 'BF_PATH_TRAVERSAL' | 'BF_SHELL_META' | 'BF_INVALID_VALUE';
+export function targetPathProblem(p: string): { code: PathCode; message: string } | undefined {
   if (/[\0\n\r]/.test(p)) return { code: 'BF_SHELL_META', message: `path ${show(p)} contains a NUL or line break` };
   if (!p.startsWith('/')) return { code: 'BF_RELATIVE_PATH', message: `path ${show(p)} is relative` };
   const parts = p.split('/').slice(1);
   if (p !== '/' && parts.some((c) => c === '' || c === '.' || c === '..')) {
     return { code: 'BF_PATH_TRAVERSAL', message: `path ${show(p)} is not in normal form (empty, "." or ".." component)` };
   }
-  return undefined;
+  return lengthProblem(p);
 }
-export const targetPath = rule(
-  rule(rule(z.string(), 'BF_RELATIVE_PATH', (p) => (targetPathProblem(p)?.code === 'BF_RELATIVE_PATH' ? targetPathProblem(p)?.message : undefined)),
-    'BF_PATH_TRAVERSAL', (p) => (targetPathProblem(p)?.code === 'BF_PATH_TRAVERSAL' ? targetPathProblem(p)?.message : undefined)),
-  'BF_SHELL_META',
-  (p) => (targetPathProblem(p)?.code === 'BF_SHELL_META' ? targetPathProblem(p)?.message : undefined),
-).meta({ pattern: TARGET_PATH_RE.source, examples: ['/etc/motd'] });
+
+/** A path or one of its names longer than Linux accepts (shown cut short: it may be thousands of characters). */
+function lengthProblem(p: string): { code: 'BF_INVALID_VALUE'; message: string } | undefined {
+  const cut = (s: string) => (s.length > 40 ? `${show(s.slice(0, 40))}...` : show(s));
+  const long = p.split('/').find((c) => Buffer.byteLength(c) > NAME_MAX);
+  if (long !== undefined) {
+    return { code: 'BF_INVALID_VALUE', message: `path component ${cut(long)} is longer than ${NAME_MAX} bytes` };
+  }
+  return Buffer.byteLength(p) > PATH_MAX
+    ? { code: 'BF_INVALID_VALUE', message: `path ${cut(p)} is longer than ${PATH_MAX} bytes` }
+    : undefined;
+}
+
+export const targetPath = rule(z.string(), 'BF_INVALID_VALUE', targetPathProblem).meta({
+  pattern: TARGET_PATH_RE.source,
+  maxLength: PATH_MAX,
+  examples: ['/etc/motd'],
+});
 
 const MODE_RE = /^0?[0-7]{3,4}$/;
 export const fileMode = rule(z.string(), 'BF_MODE', (m) =>
@@ -143,10 +182,46 @@ export const size = rule(z.union([z.string(), z.number()]), 'BF_SIZE', (s) =>
   .transform((s) => parseSize(s) ?? 0)
   .meta({ pattern: SIZE_PATTERN, examples: ['512MiB', '20GiB', '20G'] });
 
+const MiB = 1024 ** 2;
+const SECTOR = 512;
+
+/**
+ * A partition's size: whole 512-byte sectors (the installer gives sfdisk sectors), at least
+ * `min` bytes and at most `max`; with `zeroMeansNone`, 0 leaves the partition out.
+ */
+export function partitionSize(what: string, min: number, max: number, zeroMeansNone = false) {
+  return rule(size, 'BF_SIZE', (bytes) => {
+    if (bytes === 0 && zeroMeansNone) return undefined;
+    if (bytes % SECTOR !== 0) return `${what} of ${bytes} bytes is not a whole number of ${SECTOR}-byte sectors`;
+    if (bytes < min) return `${what} of ${formatSize(bytes)} is smaller than ${formatSize(min)}, the least it can be`;
+    if (bytes > max) return `${what} of ${formatSize(bytes)} is larger than ${formatSize(max)}, the most it can be`;
+    return undefined;
+  });
+}
+
+/**
+ * The smallest FAT32 volume: 65525 clusters of one 512-byte sector, two FATs mapping them and the
+ * reserved sectors make 66589 sectors (src/image/fat/geometry.ts), 32.5 MiB; whole MiB, as
+ * partitions are aligned to them.
+ */
+export const MIN_ESP_SIZE = 33 * MiB;
+/** FAT32 counts sectors in 32 bits. */
+export const MAX_ESP_SIZE = 0xffffffff * SECTOR;
+/** A floor under unit mistakes (1 B, 1 KiB); the installer checks the system's exact size on the target. */
+export const MIN_ROOT_SIZE = 64 * MiB;
+/** mkswap needs 10 pages; partitions are aligned to 1 MiB anyway. */
+export const MIN_SWAP_SIZE = 1 * MiB;
+/** Beyond any size the numbers stay exact in (2^53 bytes, 8 PiB). */
+const MAX_SIZE = Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % SECTOR);
+
+export const espSize = partitionSize('the ESP', MIN_ESP_SIZE, MAX_ESP_SIZE);
+export const rootSize = partitionSize('the root partition', MIN_ROOT_SIZE, MAX_SIZE);
+export const swapSize = partitionSize('swap', MIN_SWAP_SIZE, MAX_SIZE, true);
+
 /** A value that ends up in generated shell, loader entries or unit names: must stay data. */
 function plainToken(what: string, re: RegExp, extra?: (v: string) => string | undefined) {
   return rule(z.string(), 'BF_SHELL_META', (v) => {
-    if (SHELL_META.test(v) || !re.test(v)) return `${what} ${show(v)} contains characters that are not allowed there`;
+    if (SHELL_META.test(v) || CONTROL_RE.test(v) || !re.test(v)) return `${what} ${show(v)} contains characters that are not allowed there`;
     return extra?.(v);
   }).meta({ pattern: re.source });
 }
@@ -194,5 +269,5 @@ export const url = rule(z.string(), 'BF_INVALID_VALUE', (u) => {
 
 /** A path on the build host, relative to the file that names it. */
 export const hostPath = rule(z.string(), 'BF_SHELL_META', (p) =>
-  /[\0\n\r]/.test(p) ? `path ${show(p)} contains a NUL or line break` : undefined,
-).meta({ description: 'Path on the build machine, relative to this file.' });
+  /[\0\n\r]/.test(p) ? `path ${show(p)} contains a NUL or line break` : lengthProblem(p),
+).meta({ maxLength: PATH_MAX, description: 'Path on the build machine, relative to this file.' });

@@ -85,6 +85,16 @@ function unionIssues(issue: Extract<Issue, { code: 'invalid_union' }>, value: un
   return `${displayPath(issue.path)} must be ${[...new Set(expected)].join(', or ')}, not ${typeName(value)}`;
 }
 
+/** The bound a too_small or too_big issue states, in words ("be greater than 0", "have at most 9 item(s)"). */
+function boundText(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>, side: 'least' | 'most'): string {
+  const bound = String('minimum' in issue ? issue.minimum : issue.maximum);
+  if (issue.origin === 'array') return `have at ${side} ${bound} item(s)`;
+  if (issue.origin === 'string') return side === 'least' && bound === '1' ? 'not be empty' : `have at ${side} ${bound} characters`;
+  if (issue.origin === 'int' && side === 'most') return 'be a whole number within the safe integer range';
+  if (issue.inclusive === false) return `be ${side === 'least' ? 'greater' : 'less'} than ${bound}`;
+  return `be at ${side} ${bound}`;
+}
+
 function valueAt(plain: unknown, path: Path): unknown {
   let v = plain;
   for (const step of path) v = v === null || typeof v !== 'object' ? undefined : (v as Record<PropertyKey, unknown>)[step];
@@ -137,6 +147,12 @@ export function issuesToErrors(issues: readonly Issue[], root: LNode, schema: z.
           );
           return;
         }
+        if (typeof value === 'number' && !Number.isFinite(value)) {
+          // YAML reads 1e400 as Infinity, which JSON would print as null.
+          const raw = nodeAt(root, issue.path).node;
+          at(issue.path, 'BF_INVALID_VALUE', `${where}: the number ${raw?.kind === 'scalar' ? raw.raw : String(value)} is out of range`);
+          return;
+        }
         const expected = EXPECTED[issue.expected] ?? issue.expected;
         if (issue.path[issue.path.length - 1] === 'mode' && typeof value === 'number') {
           const raw = nodeAt(root, issue.path).node;
@@ -166,7 +182,10 @@ export function issuesToErrors(issues: readonly Issue[], root: LNode, schema: z.
         return;
       }
       case 'too_small':
-        at(issue.path, 'BF_INVALID_VALUE', `${where} must ${issue.origin === 'array' ? `have at least ${String(issue.minimum)} item(s)` : issue.origin === 'string' ? 'not be empty' : `be at least ${String(issue.minimum)}`}`);
+        at(issue.path, 'BF_INVALID_VALUE', `${where} must ${boundText(issue, 'least')}`);
+        return;
+      case 'too_big':
+        at(issue.path, 'BF_INVALID_VALUE', `${where} must ${boundText(issue, 'most')}`);
         return;
       default:
         at(issue.path, 'BF_INVALID_VALUE', `${where}: ${issue.message}`);

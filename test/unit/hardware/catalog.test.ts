@@ -137,4 +137,20 @@ describe('hostile hardware descriptions (issue 15)', () => {
     execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
     expect(code(() => loadHardwareFile(join(dir, 'fifo.yaml')))).toBe('BF_INPUT_NOT_FILE');
   });
+
+  it.each([
+    ['modprobe: [{module: snd, options: "x=1\\ninstall snd /bin/sh -c reboot"}]', 'modprobe[0].options'],
+    ['params: ["quiet\\u001b"]', 'params[0]'],
+    ['match: [{sys_vendor: "LENOVO\\n"}]', 'match[0].sys_vendor'],
+    ['firmware: [{package: firmware-misc-nonfree, files: ["a\\rb"]}]', 'firmware[0].files[0]'],
+    ['params: [{value: quiet, why: "see\\nhttps://x"}]', 'params[0].why'],
+  ])('refuses a control character in %s', (body, where) => {
+    try {
+      loadHardwareFile(write(`ctl-${where.replace(/[^a-z0-9]/g, '')}`, body));
+      expect.fail('accepted');
+    } catch (e) {
+      expect((e as BootforgeError).code).toBe('BF_SHELL_META');
+      expect((e as BootforgeError).message).toContain(where);
+    }
+  });
 });

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { fat32Geometry } from '../../../src/image/fat/geometry.js';
 import {
   accountName,
+  espSize,
   fileMode,
+  gecos,
+  hostPath,
+  MIN_ESP_SIZE,
+  oneLine,
+  rootSize,
+  swapSize,
+  targetPath,
   hostnameProblem,
   kernelParam,
   moduleName,
@@ -104,4 +113,70 @@ describe('other fields', () => {
     ['/etc//x', 'BF_PATH_TRAVERSAL'],
     ['/etc/x\n', 'BF_SHELL_META'],
   ])('target path %j gives %s', (p, code) => expect(targetPathProblem(p)?.code).toBe(code));
+});
+
+// Issue 15: values that reach line-oriented files, consoles and the disk layout.
+describe('values that must stay on one line', () => {
+  it.each(['x=1\ninstall snd /bin/sh -c reboot', 'a\rb', 'a\u0000b', 'a\u001b[2Jb', 'tab\there', 'a\u009bb'])(
+    'refuses %j',
+    (v) => expect(verdict(oneLine('value'), v)).toBe('BF_SHELL_META'),
+  );
+  it.each(['power_save=0 power_save_controller=N', 'Grüße, naïve', ''])('accepts %j', (v) =>
+    expect(verdict(oneLine('value'), v)).toBe('ok'),
+  );
+  it.each([
+    ['x\n', 'BF_SHELL_META'],
+    ['a\u0000', 'BF_SHELL_META'],
+    ['a\u001b', 'BF_SHELL_META'],
+    ['root:x:0:0', 'BF_INVALID_VALUE'],
+  ])('refuses the user description %j (GECOS) with %s', (v, code) => expect(verdict(gecos, v)).toBe(code));
+  it('keeps kernel parameters free of control characters inside quotes too', () => {
+    expect(verdict(kernelParam, 'a="x\u001by"')).toBe('BF_SHELL_META');
+    expect(verdict(kernelParam, 'a="x\ty"')).toBe('BF_SHELL_META');
+  });
+});
+
+describe('path lengths (Linux: a name of 255 bytes, a path of 4095)', () => {
+  it('refuses a 5,000-character component and an over-long path, showing them cut short', () => {
+    const component = targetPathProblem(`/etc/${'a'.repeat(5000)}`);
+    expect(component?.code).toBe('BF_INVALID_VALUE');
+    expect(component?.message).toMatch(/^path component "a{40}"\.\.\. is longer than 255 bytes$/);
+    expect(targetPathProblem(`/${'a/'.repeat(2048)}b`)?.message).toMatch(/longer than 4095 bytes/);
+    expect(verdict(targetPath, `/${'é'.repeat(128)}`)).toBe('BF_INVALID_VALUE'); // 256 bytes
+    expect(verdict(targetPath, `/${'a'.repeat(255)}`)).toBe('ok');
+    expect(verdict(hostPath, `x/${'a'.repeat(256)}`)).toBe('BF_INVALID_VALUE');
+  });
+});
+
+describe('partition sizes', () => {
+  it('gives the ESP at least the smallest FAT32 volume, whole MiB', () => {
+    let sectors = 1;
+    while (!fat32Geometry(sectors)) sectors++;
+    expect(MIN_ESP_SIZE).toBe(Math.ceil((sectors * 512) / 2 ** 20) * 2 ** 20);
+  });
+  it.each([
+    [espSize, 0, 'BF_SIZE'],
+    [espSize, '1KiB', 'BF_SIZE'],
+    [espSize, '32MiB', 'BF_SIZE'],
+    [espSize, '33MiB', 'ok'],
+    [espSize, '100TiB', 'BF_SIZE'],
+    [rootSize, '1B', 'BF_SIZE'],
+    [rootSize, '0.3G', 'BF_SIZE'],
+    [rootSize, '64MiB', 'ok'],
+    [swapSize, 0, 'ok'],
+    [swapSize, '4KiB', 'BF_SIZE'],
+    [swapSize, '100TiB', 'ok'],
+  ] as const)('%#: %j', (schema, value, expected) => expect(verdict(schema, value)).toBe(expected));
+  it('states the bound in the message', () => {
+    const r = espSize.safeParse('1KiB');
+    expect(r.error?.issues[0]?.message).toBe('the ESP of 1 KiB is smaller than 33 MiB, the least it can be');
+  });
+});
+
+describe('lookups keyed by user text', () => {
+  it('names no JavaScript internals as a hash kind', () => {
+    const r = strongPasswordHash.safeParse('$constructor$abc');
+    expect(r.error?.issues[0]?.message).toBe('password hash of kind $constructor$ is not accepted');
+  });
+  it('reads no size unit from a prototype', () => expect(parseSize('1constructor')).toBeUndefined());
 });
