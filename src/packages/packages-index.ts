@@ -41,25 +41,31 @@ export class PackagesParser {
   bytes = 0;
   private stanza: Partial<Mutable> = {};
   private lastKey: keyof Mutable | undefined;
-  private carry: Buffer | undefined;
+  /** The start of a line still waiting for its newline, in the pieces it came in (joined once, when it ends). */
+  private carry: Buffer[] = [];
 
   constructor(private readonly origin: Origin) {}
 
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
-    const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    const lastNewline = data.lastIndexOf(NEWLINE);
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
     if (lastNewline < 0) {
-      this.carry = data;
+      // Joining the carry to each chunk would copy a long line once per chunk: quadratic.
+      this.carry.push(Buffer.from(chunk));
       return;
     }
-    this.lines(data, lastNewline + 1);
-    this.carry = lastNewline + 1 < data.length ? Buffer.from(data.subarray(lastNewline + 1)) : undefined;
+    const data = Buffer.concat([...this.carry, chunk]);
+    const end = data.length - (chunk.length - lastNewline - 1);
+    this.lines(data, end);
+    this.carry = end < data.length ? [Buffer.from(data.subarray(end))] : [];
   }
 
   end(): PackageRecord[] {
-    if (this.carry) this.lines(Buffer.concat([this.carry, Buffer.from('\n')]), this.carry.length + 1);
-    this.carry = undefined;
+    if (this.carry.length > 0) {
+      const rest = Buffer.concat([...this.carry, Buffer.from('\n')]);
+      this.lines(rest, rest.length);
+    }
+    this.carry = [];
     this.finish();
     return this.records;
   }

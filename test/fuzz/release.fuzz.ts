@@ -148,6 +148,24 @@ describe('Packages', () => {
       timeLimitMs: 3000,
     }));
 
+  it('PackagesParser: a line of 2-8 MiB in 64 KiB chunks', () =>
+    fuzz({
+      parser: 'Packages',
+      input: 'long line',
+      arbitrary: fc.tuple(fc.integer({ min: 32, max: 128 }), fc.constantFrom('Description: ', 'Depends: ', ' ', 'x')),
+      run: ([chunks, start]) => {
+        const parser = new PackagesParser(ORIGIN);
+        parser.push(Buffer.from(`Package: x\n${start}`));
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        for (let i = 0; i < chunks; i++) parser.push(chunk);
+        parser.push(PACKAGES);
+        parser.end();
+      },
+      runs: 10,
+      timeLimitMs: 3000,
+      caseLimitMs: 1000,
+    }));
+
   it('PackagesParser: random bytes in random chunks', () =>
     fuzz({
       parser: 'Packages',
