@@ -143,6 +143,9 @@ export async function inspectReader(reader: BlockReader, partial?: PartialReport
   }
 }
 
+/** loader.conf and entry files are a few hundred bytes; a larger one is not read into the report. */
+const MAX_LOADER_FILE = 64 * 1024;
+
 async function readEsp(reader: BlockReader, part: { start: number; firstLba: number; lastLba: number }) {
   const end = (part.lastLba + 1) * SECTOR_SIZE;
   if (end > reader.size)
@@ -155,11 +158,19 @@ async function readEsp(reader: BlockReader, part: { start: number; firstLba: num
   const loader: Record<string, string> = {};
   for (const f of files) {
     if (f.path === '/loader/loader.conf' || /^\/loader\/entries\/[^/]+\.conf$/.test(f.path))
-      loader[f.path] = (await fat.readFile(f.path)).toString('utf8');
+      loader[f.path] =
+        f.size > MAX_LOADER_FILE
+          ? `(${f.size} bytes: larger than a loader file, not shown)\n`
+          : (await fat.readFile(f.path)).toString('utf8');
   }
-  const header = files.some((f) => f.path === '/bootforge/payload-header.txt')
-    ? await fat.readFile('/bootforge/payload-header.txt')
-    : undefined;
+  // A copy larger than the header block cannot equal it: not read.
+  const copy = files.find((f) => f.path === '/bootforge/payload-header.txt');
+  const header =
+    copy === undefined
+      ? undefined
+      : copy.size > PAYLOAD_HEADER_SIZE
+        ? Buffer.alloc(PAYLOAD_HEADER_SIZE + 1)
+        : await fat.readFile(copy.path);
   return { summary: { label: fat.info.label, files, loader }, header };
 }
 

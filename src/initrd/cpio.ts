@@ -30,6 +30,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { BootforgeError } from '../errors/index.js';
+import { printable } from '../fsutil/display.js';
 import type { BlobStore, FileEntry, TreeEntry } from '../fstree/types.js';
 
 /** The archive length is padded to a multiple of this (cpio's block size; a multiple of the kernel's 4). */
@@ -552,5 +553,10 @@ function alignTo(n: number, block: number): number {
 }
 
 function entryError(path: string, why: string): BootforgeError {
-  return new BootforgeError('BF_CPIO_ENTRY', `initramfs entry ${JSON.stringify(path)} ${why}`);
+  // printable() leaves lone surrogates, which a terminal shows as "?": escape them too, the error is about them.
+  const shown = printable(path).replace(
+    /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
+  return new BootforgeError('BF_CPIO_ENTRY', `initramfs entry "${shown}" ${why}`);
 }

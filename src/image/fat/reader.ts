@@ -73,6 +73,13 @@ export interface Fat32Reader {
   readFile(path: string): Promise<Buffer>;
 }
 
+/** A FAT this large (64 Mi clusters) belongs to no ESP; a hostile boot sector must not make us allocate more. */
+const MAX_FAT_BYTES = 256 * 1024 * 1024;
+/** FAT directories hold at most 65536 entries (Microsoft's FAT specification). */
+const MAX_DIR_BYTES = 65536 * DIR_ENTRY;
+/** Entries one listing returns at most: a real ESP holds tens. */
+const MAX_LISTED = 100_000;
+
 function invalid(message: string): never {
   throw new BootforgeError('BF_FAT_INVALID', message);
 }
@@ -106,6 +113,7 @@ export async function readFat32(read: Fat32Read): Promise<Fat32Reader> {
   const activeFat = bpb.extFlags & 0x80 ? bpb.extFlags & 0x0f : 0;
   if (activeFat >= bpb.fatCount) invalid(`the boot sector names FAT ${activeFat} active, of ${bpb.fatCount}`);
   const fatBytes = (clusterCount + 2) * 4;
+  if (fatBytes > MAX_FAT_BYTES) invalid(`the volume has ${clusterCount} clusters, more than bootforge reads`);
   const fat = await readExact((bpb.reservedSectors + activeFat * bpb.fatSectors) * bps, fatBytes, 'the FAT');
   const entry = (n: number): number => fat.readUInt32LE(n * 4) & FAT_MASK;
 
@@ -155,8 +163,11 @@ export async function readFat32(read: Fat32Read): Promise<Fat32Reader> {
     return Buffer.concat(parts);
   };
 
-  const readChain = async (first: number, what: string): Promise<Buffer> => {
+  /** A directory's bytes: its whole chain, which may not exceed a directory's 65536 entries. */
+  const readDirChain = async (first: number, what: string): Promise<Buffer> => {
     const clusters = chain(first, what);
+    if (clusters.length * bytesPerCluster > MAX_DIR_BYTES)
+      invalid(`${what}: its cluster chain is longer than a directory's 65536 entries`);
     return readClusters(clusters, clusters.length * bytesPerCluster, what);
   };
 
@@ -223,7 +234,7 @@ export async function readFat32(read: Fat32Read): Promise<Fat32Reader> {
   const listCluster = async (cluster: number, path: string): Promise<Fat32Entry[]> => {
     const cached = dirCache.get(cluster);
     if (cached) return cached;
-    const entries = parseDir(await readChain(cluster, `directory ${path}`), path);
+    const entries = parseDir(await readDirChain(cluster, `directory ${path}`), path);
     dirCache.set(cluster, entries);
     return entries;
   };
@@ -275,6 +286,7 @@ export async function readFat32(read: Fat32Read): Promise<Fat32Reader> {
     const walk = async (entries: Fat32Entry[]): Promise<void> => {
       for (const e of entries) {
         out.push(e);
+        if (out.length > MAX_LISTED) invalid(`the volume holds more than ${MAX_LISTED} files and directories`);
         if (e.type !== 'dir') continue;
         if (seen.has(e.cluster) || e.cluster === 0) invalid(`${e.path}: a directory that points back into the tree`);
         seen.add(e.cluster);

@@ -379,6 +379,11 @@ describe('writeCpio refuses what the kernel would not unpack as meant', () => {
     ],
     ['a relative path', [{ ...file, path: 'f' }], 'initramfs entry "f" is not an absolute path'],
     [
+      'a path with an escape sequence and a bidi override (escaped before printing)',
+      [{ ...file, path: 'f\x1b[2J\u202e' }],
+      'initramfs entry "f\\x1b[2J\\u202e" is not an absolute path',
+    ],
+    [
       'a ".." component',
       [{ ...file, path: '/a/../f' }],
       'initramfs entry "/a/../f" is not in normal form (empty, "." or ".." components, or a trailing "/")',

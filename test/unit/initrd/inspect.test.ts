@@ -8,6 +8,7 @@ import { BootforgeError } from '../../../src/errors/index.js';
 import type { TreeEntry } from '../../../src/fstree/types.js';
 import { gzip, zstd } from '../../../src/initrd/compress.js';
 import { generatedFile, planCpio, writeCpio } from '../../../src/initrd/cpio.js';
+import { runCli } from '../../helpers/cli.js';
 import { inspectInitrd, inspectInitrdFile } from '../../../src/initrd/inspect.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bootforge-inspect-'));
@@ -217,7 +218,7 @@ function newc(name: string, o: { mode?: number; namesize?: number; data?: Buffer
     0,
     0,
     0,
-    o.namesize ?? name.length + 1,
+    o.namesize ?? Buffer.byteLength(name) + 1,
     0,
   ];
   const head = pad4(
@@ -287,4 +288,17 @@ describe('inspectInitrd bounds what a hostile initrd makes it do', () => {
     expect(e.code).toBe('BF_EXPANDS_TOO_FAR');
     expect(e.message).toBe('the initrd: the zstd segment at offset 0 expands past 1 GiB');
   }, 60_000);
+});
+
+describe('bootforge inspect of an initrd', () => {
+  it('escapes control characters in names and link targets before printing them', async () => {
+    const path = join(work, 'names.img');
+    const link = newc('l\u202e', { mode: 0o120777, data: Buffer.from('t\x1b]0;x\x07') });
+    writeFileSync(path, Buffer.concat([newc('a\x1b[2Jb\nfake line'), link, trailer()]));
+    const r = await runCli(['inspect', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  a\\x1b[2Jb\\nfake line\n');
+    expect(r.stdout).toContain('  l\\u202e -> t\\x1b]0;x\\x07');
+    for (const c of ['\x1b', '\x07', '\u202e']) expect(r.stdout).not.toContain(c);
+  });
 });
