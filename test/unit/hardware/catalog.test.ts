@@ -140,7 +140,7 @@ describe('hostile hardware descriptions (issue 15)', () => {
 
   it.each([
     ['modprobe: [{module: snd, options: "x=1\\ninstall snd /bin/sh -c reboot"}]', 'modprobe[0].options'],
-    ['params: ["quiet\\u001b"]', 'params[0]'],
+    ['params: ["a=\\"x\\u001by\\""]', 'params[0]'],
     ['match: [{sys_vendor: "LENOVO\\n"}]', 'match[0].sys_vendor'],
     ['firmware: [{package: firmware-misc-nonfree, files: ["a\\rb"]}]', 'firmware[0].files[0]'],
     ['params: [{value: quiet, why: "see\\nhttps://x"}]', 'params[0].why'],
