@@ -183,7 +183,7 @@ export class Downloader {
 
   /** GET with redirects followed by hand, so that an https → http downgrade is refused (as apt does). */
   private async follow(start: string, signal: AbortSignal): Promise<Response> {
-    if (start.startsWith('file:')) return fileResponse(start);
+    if (start.startsWith('file:')) return requireOk(start, await fileResponse(start));
     let url = start;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       let response: Response;
@@ -211,16 +211,7 @@ export class Downloader {
         await response.body?.cancel();
         throw retryable(`HTTP ${response.status}`);
       }
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw new BootforgeError('BF_FETCH', `${url}: HTTP ${response.status}`, {
-          hint:
-            response.status === 404
-              ? 'the mirror does not have this file (an older version removed by a point release?); run bootforge lock again'
-              : undefined,
-        });
-      }
-      return response;
+      return await requireOk(url, response);
     }
     throw new BootforgeError('BF_FETCH', `${start}: more than ${MAX_REDIRECTS} redirects`);
   }
@@ -238,6 +229,18 @@ export class Downloader {
     this.running--;
     this.waiting.shift()?.();
   }
+}
+
+/** The response when it is a 200; any other status is final (redirects and retries are handled before). */
+async function requireOk(url: string, response: Response): Promise<Response> {
+  if (response.status === 200) return response;
+  await response.body?.cancel();
+  throw new BootforgeError('BF_FETCH', `${url}: HTTP ${response.status}`, {
+    hint:
+      response.status === 404
+        ? 'the mirror does not have this file (an older version removed by a point release?); run bootforge lock again'
+        : undefined,
+  });
 }
 
 /**

@@ -2,7 +2,8 @@
  * A hostile mirror on 127.0.0.1 (issue 15): every download is bounded before its
  * signature or hash can be checked, by size and by time.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,16 +62,16 @@ function trickle(everyMs: number, head: Record<string, string> = {}) {
   };
 }
 
-function source(cacheDir: string, reporter = new RecordingReporter()) {
+function source(cacheDir: string, mirror = server.url) {
   return openPackageSource(
     { suites: ['bookworm'], components: ['main'], architecture: 'amd64' },
-    { mirror: server.url, keyring, cacheDir: join(work, cacheDir), env: {}, aptDir: join(work, 'no-apt') },
-    reporter,
+    { mirror, keyring, cacheDir: join(work, cacheDir), env: {}, aptDir: join(work, 'no-apt') },
+    new RecordingReporter(),
   );
 }
 
-const resolveTool = (cacheDir: string) =>
-  resolveClosures(source(cacheDir), { c: { requests: ['tool'], essential: false, priorities: [] } });
+const resolveTool = (cacheDir: string, mirror?: string) =>
+  resolveClosures(source(cacheDir, mirror), { c: { requests: ['tool'], essential: false, priorities: [] } });
 
 async function failure(p: Promise<unknown>): Promise<BootforgeError> {
   const e = await p.then(
@@ -184,5 +185,22 @@ describe('a hostile mirror', () => {
     } finally {
       server.clearFaults();
     }
+  }, 10_000);
+
+  it('a local mirror (a folder) is bounded too: an oversized InRelease is not read, a FIFO is not waited for', async () => {
+    const local = join(work, 'local');
+    cpSync(repo.dir, local, { recursive: true });
+    const inRelease = join(local, 'dists', 'bookworm', 'InRelease');
+    truncateSync(inRelease, 17 * MIB);
+    const e = await failure(resolveTool('local-large', local));
+    expect([e.code, e.message]).toEqual([
+      'BF_DOWNLOAD_TOO_LARGE',
+      `file://${inRelease}: announces ${17 * MIB} bytes, more than 16 MiB, the bound for a Release file; nothing was read`,
+    ]);
+
+    rmSync(inRelease);
+    execFileSync('mkfifo', [inRelease]);
+    const fifo = await failure(resolveTool('local-fifo', local));
+    expect([fifo.code, fifo.message]).toEqual(['BF_FETCH', `file://${inRelease}: HTTP 404`]);
   }, 10_000);
 });
