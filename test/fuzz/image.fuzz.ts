@@ -108,7 +108,7 @@ describe('disk images', () => {
         return readVolume((offset, length) => reader.read(offset, length));
       },
       runs: 1500,
-      timeLimitMs: 6000,
+      timeLimitMs: 4000,
     }));
 
   it('inspectReader: mutated installer disk (GPT, ESP, payload header)', () =>
@@ -118,7 +118,7 @@ describe('disk images', () => {
       arbitrary: fc.constant(null).chain(() => imageCase(disk.length, diskHot)),
       run: (list) => inspectReader(overlayReader(disk, list)),
       runs: 1000,
-      timeLimitMs: 6000,
+      timeLimitMs: 4000,
     }));
 
   it('inspectReader: random payload headers', () =>

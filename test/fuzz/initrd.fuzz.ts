@@ -68,7 +68,7 @@ describe('initrd', () => {
       ),
       run: ([i, list]) => inspectInitrd(mutate((samples[i] as Sample).bytes, list)),
       runs: 3000,
-      timeLimitMs: 8000,
+      timeLimitMs: 5000,
     }));
 
   it('inspectInitrd: a mutated archive, compressed intact (the cpio reader behind each decompressor)', () =>
