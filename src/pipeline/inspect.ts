@@ -4,11 +4,10 @@
  * they belong to it (same disk GUID, same generation).
  */
 import { readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile } from '../fsutil/display.js';
-import { openInput } from '../fsutil/read-input.js';
+import { openInput, readInputText } from '../fsutil/read-input.js';
 import { imageKind, inspectDiskImage, inspectQcow2Image, type ImageInfo } from '../image/inspect.js';
 import { inspectInitrdFile, looksLikeInitrd, type InitrdInfo } from '../initrd/inspect.js';
 import type { BuildManifest } from './build.js';
@@ -65,22 +64,23 @@ export async function inspectFile(path: string, options: InspectOptions = {}): P
   if (kind === 'initrd') return { kind: 'initrd', ...(await inspectInitrdFile(path)) };
   const partial = (info: ImageInfo): void => options.partial?.({ kind: 'disk', ...info });
   const image = kind === 'qcow2' ? await inspectQcow2Image(path, partial) : await inspectDiskImage(path, partial);
-  const manifest = await sidecarManifest(path, image);
-  const sbom = await sidecarSbom(path, image);
+  const manifest = sidecarManifest(path, image);
+  const sbom = sidecarSbom(path, image);
   return { kind: 'disk', ...image, ...(manifest ? { manifest } : {}), ...(sbom ? { sbom } : {}) };
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
+/** A sidecar beside the image, bounded like any input; absent, special or unreadable ones are left out. */
+function readJson<T>(path: string): T | undefined {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    return JSON.parse(readInputText(path, { kind: 'manifest' })) as T;
   } catch {
     return undefined;
   }
 }
 
-async function sidecarManifest(image: string, info: ImageInfo): Promise<DiskImageReport['manifest']> {
+function sidecarManifest(image: string, info: ImageInfo): DiskImageReport['manifest'] {
   const file = join(dirname(image), 'manifest.json');
-  const m = await readJson<BuildManifest>(file);
+  const m = readJson<BuildManifest>(file);
   if (m?.disk?.guid === undefined || m.disk.guid !== info.gpt.diskGuid) return undefined;
   return {
     file: displayFile(file),
@@ -99,9 +99,9 @@ interface SbomShape {
   components?: { licenses?: unknown[] }[];
 }
 
-async function sidecarSbom(image: string, info: ImageInfo): Promise<DiskImageReport['sbom']> {
+function sidecarSbom(image: string, info: ImageInfo): DiskImageReport['sbom'] {
   const file = join(dirname(image), SBOM_FILE);
-  const s = await readJson<SbomShape>(file);
+  const s = readJson<SbomShape>(file);
   const generation = s?.metadata?.properties?.find((p) => p.name === 'bootforge:generation:name')?.value;
   if (s === undefined || generation === undefined || generation !== info.payload?.header.generation) return undefined;
   const components = s.components ?? [];
