@@ -10,6 +10,7 @@ import { readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { Decoder } from '@toondepauw/node-zstd';
+import { Decompress as ZstdStream } from 'fzstd';
 import xzDecompress from 'xz-decompress';
 import { BootforgeError } from '../errors/index.js';
 import { displayFile, printable } from '../fsutil/display.js';
@@ -202,7 +203,7 @@ async function readSegment(src: ByteSource, pos: number, budget: Budget): Promis
 
 /** The entries of a decompressed segment, counting its bytes against the budget as they come. */
 async function readDecompressed(
-  output: AsyncIterable<Uint8Array>,
+  output: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   what: string,
   budget: Budget,
   onChunk: (chunk: Buffer) => void = () => {},
@@ -268,23 +269,45 @@ function gzipHeaderEnd(src: ByteSource, start: number): number {
   return start + p;
 }
 
+/** Frames that may expand past this are decoded as a stream; smaller ones by the faster native decoder. */
+const ZSTD_NATIVE_MAX = 64 * 1024 * 1024;
+
 /**
- * zstd: the decoder at hand decodes a frame in one piece, so the frame's blocks are walked first and
- * a frame that could expand past the budget is refused before anything is decompressed.
+ * zstd: the frame's blocks are walked first, so a frame that could expand past the budget is refused
+ * before anything is decompressed. The native decoder decodes a frame in one piece (its output and
+ * the input at once in memory): it takes only frames that may expand to 64 MiB at most; larger ones
+ * go through fzstd's streaming decoder, 128 KiB blocks at a time, in bounded memory.
  */
 async function zstdSegment(src: ByteSource, start: number, budget: Budget, what: string): Promise<InitrdSegment> {
   const frame = walkZstdFrame(src, start);
-  budget.allow(Math.max(frame.maxContentSize, frame.contentSize ?? 0), what);
-  let output: Buffer;
-  try {
-    output = await new Decoder().decode(src.read(start, frame.size));
-  } catch (cause) {
+  const mayExpand = Math.max(frame.maxContentSize, frame.contentSize ?? 0);
+  budget.allow(mayExpand, what);
+  const fail = (cause: unknown): never => {
+    if (cause instanceof BootforgeError) throw cause;
     throw formatError(`the zstd frame at offset ${start} cannot be decompressed: ${(cause as Error).message}`, cause);
+  };
+  let chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  if (mayExpand <= ZSTD_NATIVE_MAX) {
+    const data = await new Decoder().decode(src.read(start, frame.size)).catch(fail);
+    chunks = windows({ size: data.length, read: (o, l) => data.subarray(o, o + l) }, 0, data.length);
+  } else {
+    chunks = zstdStream(src, start, frame.size);
   }
-  const data = output;
-  const chunks = windows({ size: data.length, read: (o, l) => data.subarray(o, o + l) }, 0, data.length);
-  const content = await readDecompressed(chunks, what, budget);
+  const content = await readDecompressed(chunks, what, budget).catch(fail);
   return { offset: start, compressedSize: frame.size, compression: 'zstd', ...content };
+}
+
+/** Decodes one zstd frame from small input pieces, so one push yields a bounded amount of output. */
+function* zstdStream(src: ByteSource, start: number, size: number): Generator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const decoder = new ZstdStream((chunk) => out.push(chunk));
+  // 1 KiB of RLE blocks (4 bytes each) expands to at most 32 MiB; real data to far less.
+  const piece = 1024;
+  for (let at = 0; at < size; at += piece) {
+    const n = Math.min(piece, size - at);
+    decoder.push(src.read(start + at, n), at + n >= size);
+    while (out.length > 0) yield out.shift() as Uint8Array;
+  }
 }
 
 async function xzSegment(src: ByteSource, start: number, budget: Budget, what: string): Promise<InitrdSegment> {

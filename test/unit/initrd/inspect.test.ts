@@ -290,6 +290,24 @@ describe('inspectInitrd bounds what a hostile initrd makes it do', () => {
   }, 60_000);
 });
 
+describe('inspectInitrd streams large zstd frames', () => {
+  it('reads a frame that may expand past 64 MiB through the streaming decoder, in bounded memory', async () => {
+    // One 80 MiB file: too large for the one-piece native decoder, so the streaming path reads it.
+    const big = Buffer.alloc(80 * 1024 * 1024, 0x61);
+    const archive = await writeCpio([generatedFile('/big', big, { mode: 0o644 })], new Map([['/big', big]]), {
+      mtime: MTIME,
+    });
+    const segment = await zstd(archive, 3);
+    const before = process.memoryUsage().rss;
+    const info = await inspectInitrd(segment);
+    expect(info.segments[0]?.compression).toBe('zstd');
+    expect(info.segments[0]?.uncompressedSize).toBe(archive.length);
+    expect(info.segments[0]?.entries.find((e) => e.name.endsWith('big'))?.size).toBe(big.length);
+    // The native decoder would hold the 80 MiB output at once, beside its input.
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  }, 60_000);
+});
+
 describe('bootforge inspect of an initrd', () => {
   it('escapes control characters in names and link targets before printing them', async () => {
     const path = join(work, 'names.img');
