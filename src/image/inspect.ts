@@ -182,7 +182,8 @@ function readPayload(
   const text = block.subarray(0, end < 0 ? block.length : end).toString('utf8');
   const [magic, ...lines] = text.split('\n');
   if (magic !== PAYLOAD_MAGIC) return undefined;
-  const header: Record<string, string> = {};
+  // Keys come from the image: an object without a prototype keeps __proto__ a plain field.
+  const header = Object.create(null) as Record<string, string>;
   for (const line of lines) {
     if (line === 'end') break;
     const space = line.indexOf(' ');
