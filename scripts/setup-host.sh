@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Host tools: QEMU + OVMF for the boot tests; the rest read our outputs back in integration tests
-# (cpio, sfdisk, sgdisk, fsck.fat, mtools, file) or lint rendered scripts (shellcheck).
+# (cpio, sfdisk, sgdisk, fsck.fat, mtools, file) or lint rendered scripts (shellcheck); tmux drives
+# `bootforge vm` at a terminal in test/e2e/vm.test.ts.
 PACKAGES=(
   qemu-system-x86 qemu-utils ovmf
   cpio fdisk gdisk dosfstools mtools e2fsprogs file
-  shellcheck gnupg xz-utils zstd dpkg-dev bmap-tools kmod busybox-static openssh-client
+  shellcheck gnupg xz-utils zstd dpkg-dev bmap-tools kmod busybox-static openssh-client tmux
 )
 
 missing=()

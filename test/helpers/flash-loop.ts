@@ -4,11 +4,26 @@
  * numbers, detached again by `cleanup`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { devOf, flashMachine } from './flash-sysfs.js';
 
 const MIB = 1024 * 1024;
+
+/**
+ * The SHA-256 of each device or file now; the returned function gives them again, to compare after
+ * a refusal. A device is read through its block device (what a later reader sees, page cache
+ * included), its backing file as stored: a refused flash must change neither.
+ */
+export function contentDigests(...paths: string[]): () => string[] {
+  const digests = () => paths.map((p) => createHash('sha256').update(readFileSync(p)).digest('hex'));
+  const before = digests();
+  return () => {
+    const after = digests();
+    return after.map((d, i) => (d === before[i] ? 'unchanged' : `${paths[i] ?? '?'} changed`));
+  };
+}
 
 export interface LoopDevice {
   readonly dev: string;

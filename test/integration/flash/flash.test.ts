@@ -27,7 +27,7 @@ import { flash } from '../../../src/pipeline/flash.js';
 import { RecordingReporter } from '../../../src/log/events.js';
 import { runCli } from '../../helpers/cli.js';
 import { makeFlashImage, type FlashImage } from '../../helpers/flash-image.js';
-import { loopLab, sfdiskDump, withEnv } from '../../helpers/flash-loop.js';
+import { contentDigests, loopLab, sfdiskDump, withEnv } from '../../helpers/flash-loop.js';
 import { hostTool } from '../../helpers/fake-sysfs.js';
 
 const MIB = 1024 * 1024;
@@ -137,37 +137,45 @@ describe('flash to files', () => {
 
 describe.skipIf(!ROOT)('flash to loop devices (root)', () => {
   it('refuses a device that is not removable (a loop device in the real sysfs)', async () => {
-    const { dev } = loop('fixed');
+    const { dev, backing } = loop('fixed');
+    const digestsNow = contentDigests(dev, backing);
     const r = await runCli(['flash', image.path, dev, '--yes']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`BF_FLASH_FIXED: ${dev} (${basename(dev)}): is not removable (virtual, 96 MiB)`);
     expect(r.stderr).toContain('--allow-fixed');
+    expect(digestsNow()).toEqual(['unchanged', 'unchanged']);
   });
 
   it('refuses a mounted device, and the device that holds the image', async () => {
     const { dev, backing } = loop('mounted');
-    execFileSync('mkfs.ext4', ['-q', '-F', dev]);
+    // Inode tables and journal written now, so no background writer changes the device while mounted.
+    execFileSync('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', dev]);
     const mnt = join(tmp, 'mnt');
     mkdirSync(mnt);
     execFileSync('mount', [dev, mnt]);
     mounts.push(mnt);
+    const inside = join(mnt, 'installer.img');
+    copyFileSync(image.path, inside);
+    execFileSync('sync', ['-f', inside]);
+    const digestsNow = contentDigests(dev, backing);
     await expect(flash({ image: image.path, targets: [dev], allowFixed: true })).rejects.toMatchObject({
       code: 'BF_FLASH_MOUNTED',
       message: `${dev} (${basename(dev)}): is mounted: ${dev} on ${mnt}`,
     });
-    const inside = join(mnt, 'installer.img');
-    copyFileSync(image.path, inside);
     const r = await runCli(['flash', inside, dev, '--yes', '--allow-fixed']);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe(
       `BF_FLASH_IMAGE_DEVICE: ${dev} (${basename(dev)}): holds the image file being flashed; writing it would destroy the image`,
     );
     expect(r.stderr).toContain('BF_FLASH_MOUNTED');
-    expect(statSync(backing).size).toBe(96 * MIB);
+    expect(digestsNow()).toEqual(['unchanged', 'unchanged']);
   });
 
   it('refuses a busy (O_EXCL-claimed), a read-only and a too small device', async () => {
     const busy = loop('busy').dev;
+    const ro = loop('ro').dev;
+    const small = loop('small', 32 * MIB).dev;
+    const digestsNow = contentDigests(busy, ro, small);
     const claim = openSync(busy, constants.O_RDONLY | constants.O_EXCL);
     try {
       await expect(flash({ image: image.path, targets: [busy], allowFixed: true })).rejects.toMatchObject({
@@ -176,17 +184,16 @@ describe.skipIf(!ROOT)('flash to loop devices (root)', () => {
     } finally {
       closeSync(claim);
     }
-    const ro = loop('ro').dev;
     execFileSync('blockdev', ['--setro', ro]);
     await expect(flash({ image: image.path, targets: [ro], allowFixed: true })).rejects.toMatchObject({
       code: 'BF_FLASH_READ_ONLY',
       message: `${ro} (${basename(ro)}): is read-only (sysfs ro = 1)`,
     });
-    const small = loop('small', 32 * MIB).dev;
     await expect(flash({ image: image.path, targets: [small], allowFixed: true })).rejects.toMatchObject({
       code: 'BF_FLASH_TOO_SMALL',
       message: `${small} (${basename(small)}): has 32 MiB, the image needs 64 MiB (67108864 bytes)`,
     });
+    expect(digestsNow()).toEqual(['unchanged', 'unchanged', 'unchanged']);
   });
 
   it('writes and verifies a loop device shown as a USB stick (CLI), as sfdisk and cmp see it', async () => {

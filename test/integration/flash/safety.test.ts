@@ -33,7 +33,7 @@ import { flash } from '../../../src/pipeline/flash.js';
 import { runCli } from '../../helpers/cli.js';
 import { hostTool } from '../../helpers/fake-sysfs.js';
 import { makeFlashImage, type FlashImage } from '../../helpers/flash-image.js';
-import { loopLab, sfdiskDump, withEnv } from '../../helpers/flash-loop.js';
+import { contentDigests, loopLab, sfdiskDump, withEnv } from '../../helpers/flash-loop.js';
 import { devOf, flashMachine } from '../../helpers/flash-sysfs.js';
 
 const MIB = 1024 * 1024;
@@ -169,22 +169,29 @@ describe.skipIf(!ROOT)('flash: the device checked is the device written (root)',
     const fixed = lab.loop('link-fixed');
     const link = join(tmp, 'usb-fixed-link');
     symlinkSync(fixed.dev, link);
+    const fixedDigests = contentDigests(fixed.dev, fixed.backing);
     const r = await runCli(['flash', image.path, link, '--yes']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`BF_FLASH_FIXED: ${link} (${basename(fixed.dev)}): is not removable (virtual, 96 MiB)`);
+    expect(fixedDigests()).toEqual(['unchanged', 'unchanged']);
 
     const mounted = lab.loop('link-mounted');
-    execFileSync('mkfs.ext4', ['-q', '-F', mounted.dev]);
+    // Inode tables and journal written now, so no background writer changes the device while mounted.
+    execFileSync('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', mounted.dev]);
     const mnt = join(tmp, 'link-mnt');
     mkdirSync(mnt);
     execFileSync('mount', [mounted.dev, mnt]);
     try {
       const mlink = join(tmp, 'usb-mounted-link');
       symlinkSync(mounted.dev, mlink);
+      // The mount's own superblock update reaches the device at the first journal commit: flush it now.
+      execFileSync('sync', ['-f', mnt]);
+      const mountedDigests = contentDigests(mounted.dev, mounted.backing);
       await expect(flash({ image: image.path, targets: [mlink], allowFixed: true })).rejects.toMatchObject({
         code: 'BF_FLASH_MOUNTED',
         message: `${mlink} (${basename(mounted.dev)}): is mounted: ${mounted.dev} on ${mnt}`,
       });
+      expect(mountedDigests()).toEqual(['unchanged', 'unchanged']);
     } finally {
       execFileSync('umount', [mnt]);
     }

@@ -87,11 +87,7 @@ describe('readAr', () => {
     expect(() => readAr(ar.subarray(0, 8 + 62), 'p')).toThrow(
       'p: truncated: member "debian-binary" needs 4 bytes but the archive ends after 2',
     );
-    try {
-      readAr(Buffer.from('nope'), 'p');
-    } catch (e) {
-      expect(e).toMatchObject({ code: 'BF_BAD_DEB' });
-    }
+    expect(() => readAr(Buffer.from('nope'), 'p')).toThrow(expect.objectContaining({ code: 'BF_BAD_DEB' }));
   });
 });
 
