@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],
+    // Fails the tier when a guest outlives its test (and ends it).
+    globalSetup: ['test/e2e/guest-guard.ts'],
     testTimeout: 30 * 60_000,
     hookTimeout: 15 * 60_000,
     pool: 'forks',

@@ -101,10 +101,20 @@ export class GenerationVm {
     });
     try {
       return await Promise.race([vm.exited.catch(() => -1), timeout]);
+    } catch (e) {
+      // A guest that did not end is ended here, not left to outlive the test.
+      vm.kill();
+      await vm.exited.catch(() => undefined);
+      throw e;
     } finally {
       clearTimeout(timer);
       this.vm = undefined;
     }
+  }
+
+  /** Ends the machine if it still runs: every test file calls this in afterAll, pass or fail. */
+  async stop(): Promise<void> {
+    await this.cut();
   }
 
   /** Power cut: QEMU killed, whatever the guest had not written is gone. */
